@@ -1,0 +1,86 @@
+package model
+
+import "time"
+
+// Job statuses. Pending, in-progress and action-required jobs are
+// "processing"; the rest are terminal.
+const (
+	JobPending             = "pending"
+	JobInProgress          = "inProgress"
+	JobActionRequired      = "actionRequired"
+	JobSuccessful          = "successful"
+	JobFailure             = "failure"
+	JobCancelled           = "cancelled"
+	JobSkipped             = "skipped"
+	JobInvalidJobAgent     = "invalidJobAgent"
+	JobInvalidIntegration  = "invalidIntegration"
+	JobExternalRunNotFound = "externalRunNotFound"
+)
+
+// JobStatuses lists every valid job status.
+var JobStatuses = []string{
+	JobPending, JobInProgress, JobActionRequired, JobSuccessful, JobFailure, JobCancelled,
+	JobSkipped, JobInvalidJobAgent, JobInvalidIntegration, JobExternalRunNotFound,
+}
+
+// IsProcessingJobStatus reports whether a job in status s is still under way.
+func IsProcessingJobStatus(s string) bool {
+	return s == JobPending || s == JobInProgress || s == JobActionRequired
+}
+
+// JobAgent is something that runs jobs: a CI system, Argo CD, a webhook, or a
+// pull-based runner (type "custom").
+type JobAgent struct {
+	ID          string            `json:"id"`
+	WorkspaceID string            `json:"workspaceId"`
+	Name        string            `json:"name"`
+	Type        string            `json:"type"`
+	Config      map[string]any    `json:"config"`
+	Metadata    map[string]string `json:"metadata,omitempty"`
+}
+
+// Release is a version with its resolved variables for one target. Its id is
+// derived from its content, so the same content always has the same id.
+type Release struct {
+	ID                 string                  `json:"id"`
+	Version            DeploymentVersion       `json:"version"`
+	Variables          map[string]LiteralValue `json:"variables"`
+	EncryptedVariables []string                `json:"encryptedVariables"`
+	ReleaseTarget      ReleaseTarget           `json:"releaseTarget"`
+	CreatedAt          time.Time               `json:"createdAt"`
+}
+
+// DispatchContext is everything an agent needs to run a job, fixed when the
+// job is created.
+type DispatchContext struct {
+	JobAgent       JobAgent                `json:"jobAgent"`
+	JobAgentConfig map[string]any          `json:"jobAgentConfig"`
+	Release        *Release                `json:"release,omitempty"`
+	Deployment     *Deployment             `json:"deployment,omitempty"`
+	Environment    *Environment            `json:"environment,omitempty"`
+	Resource       *Resource               `json:"resource,omitempty"`
+	Version        *DeploymentVersion      `json:"version,omitempty"`
+	Variables      map[string]LiteralValue `json:"variables,omitempty"`
+	Workflow       *Workflow               `json:"workflow,omitempty"`
+	WorkflowJob    *WorkflowJob            `json:"workflowJob,omitempty"`
+	WorkflowRun    *WorkflowRun            `json:"workflowRun,omitempty"`
+}
+
+// Job is one run of a release (or a workflow job) on one agent.
+type Job struct {
+	ID              string            `json:"id"`
+	ReleaseID       string            `json:"releaseId"`
+	WorkflowJobID   string            `json:"workflowJobId"`
+	JobAgentID      string            `json:"jobAgentId"`
+	JobAgentConfig  map[string]any    `json:"jobAgentConfig"`
+	ExternalID      string            `json:"externalId,omitempty"`
+	Status          string            `json:"status"`
+	Message         string            `json:"message,omitempty"`
+	TraceToken      string            `json:"traceToken,omitempty"`
+	Metadata        map[string]string `json:"metadata"`
+	DispatchContext *DispatchContext  `json:"dispatchContext,omitempty"`
+	CreatedAt       time.Time         `json:"createdAt"`
+	UpdatedAt       time.Time         `json:"updatedAt"`
+	StartedAt       time.Time         `json:"startedAt,omitzero"`
+	CompletedAt     time.Time         `json:"completedAt,omitzero"`
+}

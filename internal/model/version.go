@@ -1,0 +1,60 @@
+package model
+
+import "time"
+
+// Version statuses. Only ready versions are deployed; paused ones only where
+// they are already released.
+const (
+	VersionUnspecified = "unspecified"
+	VersionBuilding    = "building"
+	VersionReady       = "ready"
+	VersionFailed      = "failed"
+	VersionRejected    = "rejected"
+	VersionPaused      = "paused"
+)
+
+// DeploymentVersion is one build of a deployment, as produced by CI. Tag is
+// unique per deployment.
+type DeploymentVersion struct {
+	ID             string            `json:"id"`
+	Name           string            `json:"name"`
+	Tag            string            `json:"tag"`
+	Config         map[string]any    `json:"config"`
+	JobAgentConfig map[string]any    `json:"jobAgentConfig"`
+	DeploymentID   string            `json:"deploymentId"`
+	Status         string            `json:"status"`
+	Message        string            `json:"message,omitempty"`
+	CreatedAt      time.Time         `json:"createdAt"`
+	Metadata       map[string]string `json:"metadata"`
+}
+
+// DeploymentVariable is a key a deployment declares, with an optional
+// default value.
+type DeploymentVariable struct {
+	ID           string        `json:"id"`
+	Key          string        `json:"key"`
+	DeploymentID string        `json:"deploymentId"`
+	Description  string        `json:"description,omitempty"`
+	DefaultValue *LiteralValue `json:"defaultValue,omitempty"`
+}
+
+// DeploymentVariableValue is a candidate value for a deployment variable,
+// applying to the resources its selector matches, by priority.
+type DeploymentVariableValue struct {
+	ID                   string    `json:"id"`
+	DeploymentVariableID string    `json:"deploymentVariableId"`
+	Priority             int64     `json:"priority"`
+	ResourceSelector     *Selector `json:"resourceSelector,omitempty"`
+	Value                Value     `json:"value"`
+}
+
+// ResourceVariable sets a variable for one resource; it wins over every
+// deployment variable value. Its identity is "resourceId-key".
+type ResourceVariable struct {
+	ResourceID string `json:"resourceId"`
+	Key        string `json:"key"`
+	Value      Value  `json:"value"`
+}
+
+// ID returns the composite identity "resourceId-key".
+func (v *ResourceVariable) ID() string { return v.ResourceID + "-" + v.Key }

@@ -1,0 +1,38 @@
+package model
+
+import "time"
+
+// Workspace is a tenant: every other entity belongs to exactly one. It is
+// created by the first event addressed to it.
+type Workspace struct {
+	ID        string    `json:"id"`
+	CreatedAt time.Time `json:"createdAt"`
+}
+
+// ProcessedEvent records an event id already applied, so that a redelivered
+// event changes nothing.
+type ProcessedEvent struct {
+	ID          string    `json:"id"`
+	EventType   string    `json:"eventType"`
+	ProcessedAt time.Time `json:"processedAt"`
+}
+
+// Membership says that a selector owner (an environment or a deployment)
+// selects a resource. Memberships are derived from selectors, never stored.
+type Membership struct {
+	OwnerID    string
+	ResourceID string
+}
+
+// Key returns "ownerId/resourceId".
+func (m *Membership) Key() string { return m.OwnerID + "/" + m.ResourceID }
+
+// TargetState is what the engine last decided for a release target: its
+// desired release, why it has no new job, and when it must look again. It is
+// derived, recomputed on every evaluation and after a restart.
+type TargetState struct {
+	Key              string
+	DesiredReleaseID string
+	Reason           string
+	NextEvaluation   time.Time
+}
