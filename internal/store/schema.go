@@ -1,0 +1,286 @@
+package store
+
+import (
+	"time"
+
+	"github.com/hashicorp/go-memdb"
+
+	"github.com/gatehouse-dev/gatehouse/internal/model"
+)
+
+// Index names, shared by the table definitions and their lookups.
+const (
+	byDeployment  = "deployment"
+	byEnvironment = "environment"
+	byResource    = "resource"
+	bySystem      = "system"
+	byVersion     = "version"
+	byIdentifier  = "identifier"
+	byProvider    = "provider"
+	byVariable    = "variable"
+	byRelease     = "release"
+	byAgent       = "agent"
+	byExternal    = "external"
+	byTarget      = "target"
+	byPair        = "pair"
+	byOwner       = "owner"
+	byRun         = "run"
+	byApproval    = "approval"
+)
+
+func timeCol(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UTC()
+}
+
+// Durable tables, one per entity kind.
+var (
+	Workspaces = &Table[model.Workspace]{Name: "workspace", Kind: "Workspace",
+		Key: func(w *model.Workspace) string { return w.ID }}
+	ProcessedEvents = &Table[model.ProcessedEvent]{Name: "processed_event", Kind: "ProcessedEvent",
+		Key: func(e *model.ProcessedEvent) string { return e.ID }}
+	Systems = &Table[model.System]{Name: "system", Kind: "System",
+		Key: func(s *model.System) string { return s.ID }}
+	Deployments = &Table[model.Deployment]{Name: "deployment", Kind: "Deployment",
+		Key: func(d *model.Deployment) string { return d.ID }}
+	Environments = &Table[model.Environment]{Name: "environment", Kind: "Environment",
+		Key: func(e *model.Environment) string { return e.ID }}
+	Resources = &Table[model.Resource]{Name: "resource", Kind: "Resource",
+		Key: func(r *model.Resource) string { return r.ID },
+		Indexes: []Index[model.Resource]{
+			{Name: byIdentifier, Values: func(r *model.Resource) []string { return one(r.Identifier) }},
+			{Name: byProvider, Values: func(r *model.Resource) []string { return one(r.ProviderID) }},
+		},
+		Columns: []Column[model.Resource]{
+			{Name: "identifier", Value: func(r *model.Resource) any { return r.Identifier }},
+			{Name: "provider_id", Value: func(r *model.Resource) any { return r.ProviderID }},
+			{Name: "created_at", Value: func(r *model.Resource) any { return timeCol(r.CreatedAt) }},
+		}}
+	ResourceProviders = &Table[model.ResourceProvider]{Name: "resource_provider", Kind: "ResourceProvider",
+		Key: func(p *model.ResourceProvider) string { return p.ID }}
+	ResourceVariables = &Table[model.ResourceVariable]{Name: "resource_variable", Kind: "ResourceVariable",
+		Key: (*model.ResourceVariable).ID,
+		Indexes: []Index[model.ResourceVariable]{
+			{Name: byResource, Values: func(v *model.ResourceVariable) []string { return one(v.ResourceID) }},
+		},
+		Columns: []Column[model.ResourceVariable]{
+			{Name: "resource_id", Value: func(v *model.ResourceVariable) any { return v.ResourceID }},
+		}}
+	DeploymentVersions = &Table[model.DeploymentVersion]{Name: "deployment_version", Kind: "DeploymentVersion",
+		Key: func(v *model.DeploymentVersion) string { return v.ID },
+		Indexes: []Index[model.DeploymentVersion]{
+			{Name: byDeployment, Values: func(v *model.DeploymentVersion) []string { return one(v.DeploymentID) }},
+		},
+		Columns: []Column[model.DeploymentVersion]{
+			{Name: "deployment_id", Value: func(v *model.DeploymentVersion) any { return v.DeploymentID }},
+			{Name: "tag", Value: func(v *model.DeploymentVersion) any { return v.Tag }},
+			{Name: "status", Value: func(v *model.DeploymentVersion) any { return v.Status }},
+			{Name: "created_at", Value: func(v *model.DeploymentVersion) any { return timeCol(v.CreatedAt) }},
+		}}
+	DeploymentVariables = &Table[model.DeploymentVariable]{Name: "deployment_variable", Kind: "DeploymentVariable",
+		Key: func(v *model.DeploymentVariable) string { return v.ID },
+		Indexes: []Index[model.DeploymentVariable]{
+			{Name: byDeployment, Values: func(v *model.DeploymentVariable) []string { return one(v.DeploymentID) }},
+		},
+		Columns: []Column[model.DeploymentVariable]{
+			{Name: "deployment_id", Value: func(v *model.DeploymentVariable) any { return v.DeploymentID }},
+		}}
+	DeploymentVariableValues = &Table[model.DeploymentVariableValue]{Name: "deployment_variable_value", Kind: "DeploymentVariableValue",
+		Key: func(v *model.DeploymentVariableValue) string { return v.ID },
+		Indexes: []Index[model.DeploymentVariableValue]{
+			{Name: byVariable, Values: func(v *model.DeploymentVariableValue) []string { return one(v.DeploymentVariableID) }},
+		},
+		Columns: []Column[model.DeploymentVariableValue]{
+			{Name: "deployment_variable_id", Value: func(v *model.DeploymentVariableValue) any { return v.DeploymentVariableID }},
+		}}
+	JobAgents = &Table[model.JobAgent]{Name: "job_agent", Kind: "JobAgent",
+		Key: func(a *model.JobAgent) string { return a.ID }}
+	Releases = &Table[model.Release]{Name: "release", Kind: "Release",
+		Key: func(r *model.Release) string { return r.ID },
+		Indexes: []Index[model.Release]{
+			{Name: byTarget, Values: func(r *model.Release) []string { return one(r.ReleaseTarget.Key()) }},
+		},
+		Columns: []Column[model.Release]{
+			{Name: "resource_id", Value: func(r *model.Release) any { return r.ReleaseTarget.ResourceID }},
+			{Name: "environment_id", Value: func(r *model.Release) any { return r.ReleaseTarget.EnvironmentID }},
+			{Name: "deployment_id", Value: func(r *model.Release) any { return r.ReleaseTarget.DeploymentID }},
+			{Name: "version_id", Value: func(r *model.Release) any { return r.Version.ID }},
+		}}
+	Jobs = &Table[model.Job]{Name: "job", Kind: "Job",
+		Key: func(j *model.Job) string { return j.ID },
+		Indexes: []Index[model.Job]{
+			{Name: byRelease, Values: func(j *model.Job) []string { return one(j.ReleaseID) }},
+			{Name: byAgent, Values: func(j *model.Job) []string { return one(j.JobAgentID) }},
+			{Name: byExternal, Values: func(j *model.Job) []string { return one(externalKey(j.JobAgentID, j.ExternalID)) }},
+			{Name: byTarget, Values: func(j *model.Job) []string { return one(jobTarget(j)) }},
+		},
+		Columns: []Column[model.Job]{
+			{Name: "release_id", Value: func(j *model.Job) any { return j.ReleaseID }},
+			{Name: "job_agent_id", Value: func(j *model.Job) any { return j.JobAgentID }},
+			{Name: "status", Value: func(j *model.Job) any { return j.Status }},
+			{Name: "created_at", Value: func(j *model.Job) any { return timeCol(j.CreatedAt) }},
+		}}
+	Policies = &Table[model.Policy]{Name: "policy", Kind: "Policy",
+		Key: func(p *model.Policy) string { return p.ID }}
+	PolicySkips = &Table[model.PolicySkip]{Name: "policy_skip", Kind: "PolicySkip",
+		Key: func(s *model.PolicySkip) string { return s.ID },
+		Indexes: []Index[model.PolicySkip]{
+			{Name: byVersion, Values: func(s *model.PolicySkip) []string { return one(s.VersionID) }},
+		},
+		Columns: []Column[model.PolicySkip]{
+			{Name: "version_id", Value: func(s *model.PolicySkip) any { return s.VersionID }},
+		}}
+	UserApprovalRecords = &Table[model.UserApprovalRecord]{Name: "user_approval_record", Kind: "UserApprovalRecord",
+		Key: (*model.UserApprovalRecord).ID,
+		Indexes: []Index[model.UserApprovalRecord]{
+			{Name: byApproval, Values: func(a *model.UserApprovalRecord) []string {
+				return one(ApprovalKey(a.VersionID, a.EnvironmentID))
+			}},
+		},
+		Columns: []Column[model.UserApprovalRecord]{
+			{Name: "version_id", Value: func(a *model.UserApprovalRecord) any { return a.VersionID }},
+			{Name: "environment_id", Value: func(a *model.UserApprovalRecord) any { return a.EnvironmentID }},
+		}}
+	RelationshipRules = &Table[model.RelationshipRule]{Name: "relationship_rule", Kind: "RelationshipRule",
+		Key: func(r *model.RelationshipRule) string { return r.ID }}
+	Workflows = &Table[model.Workflow]{Name: "workflow", Kind: "Workflow",
+		Key: func(w *model.Workflow) string { return w.ID }}
+	WorkflowRuns = &Table[model.WorkflowRun]{Name: "workflow_run", Kind: "WorkflowRun",
+		Key: func(r *model.WorkflowRun) string { return r.ID },
+		Columns: []Column[model.WorkflowRun]{
+			{Name: "workflow_id", Value: func(r *model.WorkflowRun) any { return r.WorkflowID }},
+		}}
+	WorkflowJobs = &Table[model.WorkflowJob]{Name: "workflow_job", Kind: "WorkflowJob",
+		Key: func(j *model.WorkflowJob) string { return j.ID },
+		Indexes: []Index[model.WorkflowJob]{
+			{Name: byRun, Values: func(j *model.WorkflowJob) []string { return one(j.WorkflowRunID) }},
+		},
+		Columns: []Column[model.WorkflowJob]{
+			{Name: "workflow_run_id", Value: func(j *model.WorkflowJob) any { return j.WorkflowRunID }},
+		}}
+	SystemDeployments = &Table[model.SystemDeploymentLink]{Name: "system_deployment", Kind: "SystemDeploymentLink",
+		Key: (*model.SystemDeploymentLink).Key,
+		Indexes: []Index[model.SystemDeploymentLink]{
+			{Name: bySystem, Values: func(l *model.SystemDeploymentLink) []string { return one(l.SystemID) }},
+			{Name: byDeployment, Values: func(l *model.SystemDeploymentLink) []string { return one(l.DeploymentID) }},
+		},
+		Columns: []Column[model.SystemDeploymentLink]{
+			{Name: "system_id", Value: func(l *model.SystemDeploymentLink) any { return l.SystemID }},
+			{Name: "deployment_id", Value: func(l *model.SystemDeploymentLink) any { return l.DeploymentID }},
+		}}
+	SystemEnvironments = &Table[model.SystemEnvironmentLink]{Name: "system_environment", Kind: "SystemEnvironmentLink",
+		Key: (*model.SystemEnvironmentLink).Key,
+		Indexes: []Index[model.SystemEnvironmentLink]{
+			{Name: bySystem, Values: func(l *model.SystemEnvironmentLink) []string { return one(l.SystemID) }},
+			{Name: byEnvironment, Values: func(l *model.SystemEnvironmentLink) []string { return one(l.EnvironmentID) }},
+		},
+		Columns: []Column[model.SystemEnvironmentLink]{
+			{Name: "system_id", Value: func(l *model.SystemEnvironmentLink) any { return l.SystemID }},
+			{Name: "environment_id", Value: func(l *model.SystemEnvironmentLink) any { return l.EnvironmentID }},
+		}}
+)
+
+// Derived tables, rebuilt from the durable ones on load.
+var (
+	ReleaseTargets = &Table[model.ReleaseTarget]{Name: "release_target", Kind: "ReleaseTarget", Derived: true,
+		Key: (*model.ReleaseTarget).Key,
+		Indexes: []Index[model.ReleaseTarget]{
+			{Name: byResource, Values: func(t *model.ReleaseTarget) []string { return one(t.ResourceID) }},
+			{Name: byEnvironment, Values: func(t *model.ReleaseTarget) []string { return one(t.EnvironmentID) }},
+			{Name: byDeployment, Values: func(t *model.ReleaseTarget) []string { return one(t.DeploymentID) }},
+			{Name: byPair, Values: func(t *model.ReleaseTarget) []string { return one(PairKey(t.EnvironmentID, t.DeploymentID)) }},
+		}}
+	TargetStates = &Table[model.TargetState]{Name: "target_state", Kind: "TargetState", Derived: true,
+		Key: func(s *model.TargetState) string { return s.Key }}
+	EnvironmentResources = membershipTable("environment_resource", "EnvironmentResource")
+	DeploymentResources  = membershipTable("deployment_resource", "DeploymentResource")
+)
+
+func membershipTable(name, kind string) *Table[model.Membership] {
+	return &Table[model.Membership]{Name: name, Kind: kind, Derived: true,
+		Key: (*model.Membership).Key,
+		Indexes: []Index[model.Membership]{
+			{Name: byOwner, Values: func(m *model.Membership) []string { return one(m.OwnerID) }},
+			{Name: byResource, Values: func(m *model.Membership) []string { return one(m.ResourceID) }},
+		}}
+}
+
+// Typed lookups on secondary indexes.
+var (
+	ResourcesByIdentifier          = Resources.Lookup(byIdentifier)
+	ResourcesByProvider            = Resources.Lookup(byProvider)
+	ResourceVariablesByResource    = ResourceVariables.Lookup(byResource)
+	VersionsByDeployment           = DeploymentVersions.Lookup(byDeployment)
+	VariablesByDeployment          = DeploymentVariables.Lookup(byDeployment)
+	ValuesByVariable               = DeploymentVariableValues.Lookup(byVariable)
+	ReleasesByTarget               = Releases.Lookup(byTarget)
+	JobsByRelease                  = Jobs.Lookup(byRelease)
+	JobsByAgent                    = Jobs.Lookup(byAgent)
+	JobsByExternalID               = Jobs.Lookup(byExternal)
+	JobsByTarget                   = Jobs.Lookup(byTarget)
+	SkipsByVersion                 = PolicySkips.Lookup(byVersion)
+	ApprovalsByVersionEnvironment  = UserApprovalRecords.Lookup(byApproval)
+	WorkflowJobsByRun              = WorkflowJobs.Lookup(byRun)
+	DeploymentLinksBySystem        = SystemDeployments.Lookup(bySystem)
+	DeploymentLinksByDeployment    = SystemDeployments.Lookup(byDeployment)
+	EnvironmentLinksBySystem       = SystemEnvironments.Lookup(bySystem)
+	EnvironmentLinksByEnvironment  = SystemEnvironments.Lookup(byEnvironment)
+	TargetsByResource              = ReleaseTargets.Lookup(byResource)
+	TargetsByEnvironment           = ReleaseTargets.Lookup(byEnvironment)
+	TargetsByDeployment            = ReleaseTargets.Lookup(byDeployment)
+	TargetsByPair                  = ReleaseTargets.Lookup(byPair)
+	EnvironmentResourcesByOwner    = EnvironmentResources.Lookup(byOwner)
+	EnvironmentResourcesByResource = EnvironmentResources.Lookup(byResource)
+	DeploymentResourcesByOwner     = DeploymentResources.Lookup(byOwner)
+	DeploymentResourcesByResource  = DeploymentResources.Lookup(byResource)
+)
+
+// Tables lists every table; durable ones are loaded in this order, so a table
+// comes after those it refers to.
+var Tables = []Schema{
+	Workspaces, ProcessedEvents, Systems, ResourceProviders, Resources, Environments, JobAgents, Deployments,
+	SystemDeployments, SystemEnvironments, DeploymentVersions, DeploymentVariables, DeploymentVariableValues,
+	ResourceVariables, Policies, PolicySkips, UserApprovalRecords, RelationshipRules, Workflows, WorkflowRuns,
+	WorkflowJobs, Releases, Jobs, ReleaseTargets, TargetStates, EnvironmentResources, DeploymentResources,
+}
+
+var tableByName = func() map[string]Schema {
+	m := make(map[string]Schema, len(Tables))
+	for _, t := range Tables {
+		m[t.TableName()] = t
+	}
+	return m
+}()
+
+func memSchema() *memdb.DBSchema {
+	s := &memdb.DBSchema{Tables: map[string]*memdb.TableSchema{}}
+	for _, t := range Tables {
+		s.Tables[t.TableName()] = t.memSchema()
+	}
+	return s
+}
+
+// PairKey is the index key of an (environment, deployment) pair.
+func PairKey(environmentID, deploymentID string) string { return environmentID + "/" + deploymentID }
+
+// ApprovalKey is the index key of approvals for a version in an environment.
+func ApprovalKey(versionID, environmentID string) string { return versionID + "/" + environmentID }
+
+func externalKey(agentID, externalID string) string {
+	if agentID == "" || externalID == "" {
+		return ""
+	}
+	return agentID + "/" + externalID
+}
+
+// ExternalKey is the index key of a job by its agent and external id.
+func ExternalKey(agentID, externalID string) string { return externalKey(agentID, externalID) }
+
+func jobTarget(j *model.Job) string {
+	if j.DispatchContext == nil || j.DispatchContext.Release == nil {
+		return ""
+	}
+	return j.DispatchContext.Release.ReleaseTarget.Key()
+}
