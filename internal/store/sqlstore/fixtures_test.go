@@ -1,0 +1,227 @@
+package sqlstore_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/internal/model"
+	"github.com/gatehouse-dev/gatehouse/internal/store"
+	"github.com/gatehouse-dev/gatehouse/internal/store/sqlstore"
+)
+
+// Fixtures: constructors with random ids, so that tests sharing a database
+// never collide.
+
+func randID(prefix string) string { return prefix + "-" + strings.ToLower(rand.Text()[:12]) }
+
+var fixtureTime = time.Date(2025, 3, 4, 5, 6, 7, 123456789, time.UTC)
+
+func newResource(ws string) *model.Resource {
+	id := randID("res")
+	return &model.Resource{
+		ID: id, WorkspaceID: ws, Name: "cluster " + id, Version: "v1", Kind: "KubernetesCluster",
+		Identifier: "id/" + id,
+		Config: map[string]any{"server": "https://" + id + ".example.com", "namespace": "default",
+			"labels": map[string]any{"tier": "backend", "replicas": json.Number("3")}},
+		Metadata:  map[string]string{"region": "eu-west-1", "env": "prod", "team": "platform", "cost": "cc-42"},
+		CreatedAt: fixtureTime,
+	}
+}
+
+func newVersion(deploymentID string) *model.DeploymentVersion {
+	id := randID("ver")
+	return &model.DeploymentVersion{ID: id, Name: "build " + id, Tag: "v1.2.3-" + id, DeploymentID: deploymentID,
+		Status: model.VersionReady, Config: map[string]any{"image": "registry/app:" + id},
+		JobAgentConfig: map[string]any{}, Metadata: map[string]string{"commit": "0123abc"}, CreatedAt: fixtureTime}
+}
+
+func newRelease(res *model.Resource, envID, depID string, ver *model.DeploymentVersion) *model.Release {
+	return &model.Release{
+		ID:      randID("rel"),
+		Version: *ver,
+		Variables: map[string]model.LiteralValue{
+			"replicas": {V: json.Number("3")}, "image": {V: "registry/app:" + ver.Tag}, "debug": {V: false}},
+		EncryptedVariables: []string{},
+		ReleaseTarget:      model.ReleaseTarget{ResourceID: res.ID, EnvironmentID: envID, DeploymentID: depID},
+		CreatedAt:          fixtureTime,
+	}
+}
+
+func newJob(rel *model.Release, agent *model.JobAgent, res *model.Resource) *model.Job {
+	return &model.Job{
+		ID: randID("job"), ReleaseID: rel.ID, JobAgentID: agent.ID, JobAgentConfig: map[string]any{"workflow": "deploy.yml"},
+		Status: model.JobPending, Metadata: map[string]string{},
+		DispatchContext: &model.DispatchContext{JobAgent: *agent, JobAgentConfig: map[string]any{"workflow": "deploy.yml"},
+			Release: rel, Resource: res, Version: &rel.Version, Variables: rel.Variables},
+		CreatedAt: fixtureTime, UpdatedAt: fixtureTime,
+	}
+}
+
+// fixture holds one entity of every durable table of one workspace.
+type fixture struct {
+	workspace   *model.Workspace
+	event       *model.ProcessedEvent
+	system      *model.System
+	provider    *model.ResourceProvider
+	resource    *model.Resource
+	environment *model.Environment
+	agent       *model.JobAgent
+	deployment  *model.Deployment
+	sysDep      *model.SystemDeploymentLink
+	sysEnv      *model.SystemEnvironmentLink
+	version     *model.DeploymentVersion
+	variable    *model.DeploymentVariable
+	value       *model.DeploymentVariableValue
+	resVar      *model.ResourceVariable
+	policy      *model.Policy
+	skip        *model.PolicySkip
+	approval    *model.UserApprovalRecord
+	rule        *model.RelationshipRule
+	workflow    *model.Workflow
+	run         *model.WorkflowRun
+	wfJob       *model.WorkflowJob
+	release     *model.Release
+	job         *model.Job
+}
+
+func newFixture(ws string) *fixture {
+	f := &fixture{workspace: &model.Workspace{ID: ws, CreatedAt: fixtureTime}}
+	f.event = &model.ProcessedEvent{ID: randID("evt"), EventType: "resource.created", ProcessedAt: fixtureTime}
+	f.system = &model.System{ID: randID("sys"), WorkspaceID: ws, Name: "payments"}
+	f.provider = &model.ResourceProvider{ID: randID("prov"), WorkspaceID: ws, Name: "aws", CreatedAt: fixtureTime,
+		Metadata: map[string]string{}}
+	f.resource = newResource(ws)
+	f.resource.ProviderID = f.provider.ID
+	f.environment = &model.Environment{ID: randID("env"), Name: "prod", Metadata: map[string]string{},
+		ResourceSelector: model.CELSelector(`resource.metadata["env"] == "prod"`), CreatedAt: fixtureTime}
+	f.agent = &model.JobAgent{ID: randID("agent"), WorkspaceID: ws, Name: "gha", Type: "github-app",
+		Config: map[string]any{"installationId": json.Number("42")}}
+	f.deployment = &model.Deployment{ID: randID("dep"), Name: "api", Slug: "api", JobAgentID: f.agent.ID,
+		JobAgentConfig: map[string]any{}, Metadata: map[string]string{},
+		ResourceSelector: &model.Selector{JSON: map[string]any{"type": "kind", "operator": "equals", "value": "KubernetesCluster"}}}
+	f.sysDep = &model.SystemDeploymentLink{SystemID: f.system.ID, DeploymentID: f.deployment.ID}
+	f.sysEnv = &model.SystemEnvironmentLink{SystemID: f.system.ID, EnvironmentID: f.environment.ID}
+	f.version = newVersion(f.deployment.ID)
+	f.variable = &model.DeploymentVariable{ID: randID("var"), Key: "replicas", DeploymentID: f.deployment.ID,
+		DefaultValue: &model.LiteralValue{V: json.Number("2")}}
+	f.value = &model.DeploymentVariableValue{ID: randID("val"), DeploymentVariableID: f.variable.ID, Priority: 10,
+		Value: model.Value{Literal: &model.LiteralValue{V: json.Number("5")}}}
+	f.resVar = &model.ResourceVariable{ResourceID: f.resource.ID, Key: "vpc",
+		Value: model.Value{Reference: &model.ReferenceValue{Reference: "network", Path: []string{"metadata", "vpc"}}}}
+	f.policy = &model.Policy{ID: randID("pol"), WorkspaceID: ws, Name: "approvals", CreatedAt: fixtureTime,
+		Enabled: true, Selector: "true", Metadata: map[string]string{},
+		Rules: []model.PolicyRule{{ID: randID("rule"), AnyApproval: &model.AnyApprovalRule{MinApprovals: 1}, CreatedAt: fixtureTime}}}
+	f.skip = &model.PolicySkip{ID: randID("skip"), WorkspaceID: ws, VersionID: f.version.ID,
+		RuleID: f.policy.Rules[0].ID, Reason: "hotfix", CreatedBy: "alice", CreatedAt: fixtureTime}
+	f.approval = &model.UserApprovalRecord{UserID: "alice", VersionID: f.version.ID, EnvironmentID: f.environment.ID,
+		Status: model.ApprovalApproved, CreatedAt: fixtureTime}
+	f.rule = &model.RelationshipRule{ID: randID("rr"), WorkspaceID: ws, Name: "network", Reference: "network",
+		RelationshipType: "uses", FromType: model.EntityResource, ToType: model.EntityResource,
+		Matcher: model.RelationshipMatcher{Properties: []model.PropertyMatcher{
+			{FromProperty: []string{"metadata", "vpc"}, ToProperty: []string{"id"}, Operator: "equals"}}},
+		Metadata: map[string]string{}}
+	f.workflow = &model.Workflow{ID: randID("wf"), Name: "smoke", Inputs: []map[string]any{{"name": "target"}},
+		Jobs: []model.WorkflowJobTemplate{{ID: randID("tpl"), Name: "run", Ref: f.agent.ID, Config: map[string]any{}}}}
+	f.run = &model.WorkflowRun{ID: randID("run"), WorkflowID: f.workflow.ID, Inputs: map[string]any{"target": "prod"}}
+	f.wfJob = &model.WorkflowJob{ID: randID("wfj"), WorkflowRunID: f.run.ID, Ref: f.agent.ID, Config: map[string]any{}}
+	f.release = newRelease(f.resource, f.environment.ID, f.deployment.ID, f.version)
+	f.job = newJob(f.release, f.agent, f.resource)
+	return f
+}
+
+// upsert writes every entity of f through tx.
+func (f *fixture) upsert(t testing.TB, tx *store.Tx) {
+	t.Helper()
+	errs := []error{
+		store.Workspaces.Upsert(tx, f.workspace.ID, f.workspace),
+		store.ProcessedEvents.Upsert(tx, f.event.ID, f.event),
+		store.Systems.Upsert(tx, f.system.ID, f.system),
+		store.ResourceProviders.Upsert(tx, f.provider.ID, f.provider),
+		store.Resources.Upsert(tx, f.resource.ID, f.resource),
+		store.Environments.Upsert(tx, f.environment.ID, f.environment),
+		store.JobAgents.Upsert(tx, f.agent.ID, f.agent),
+		store.Deployments.Upsert(tx, f.deployment.ID, f.deployment),
+		store.SystemDeployments.Upsert(tx, f.sysDep.Key(), f.sysDep),
+		store.SystemEnvironments.Upsert(tx, f.sysEnv.Key(), f.sysEnv),
+		store.DeploymentVersions.Upsert(tx, f.version.ID, f.version),
+		store.DeploymentVariables.Upsert(tx, f.variable.ID, f.variable),
+		store.DeploymentVariableValues.Upsert(tx, f.value.ID, f.value),
+		store.ResourceVariables.Upsert(tx, f.resVar.ID(), f.resVar),
+		store.Policies.Upsert(tx, f.policy.ID, f.policy),
+		store.PolicySkips.Upsert(tx, f.skip.ID, f.skip),
+		store.UserApprovalRecords.Upsert(tx, f.approval.ID(), f.approval),
+		store.RelationshipRules.Upsert(tx, f.rule.ID, f.rule),
+		store.Workflows.Upsert(tx, f.workflow.ID, f.workflow),
+		store.WorkflowRuns.Upsert(tx, f.run.ID, f.run),
+		store.WorkflowJobs.Upsert(tx, f.wfJob.ID, f.wfJob),
+		store.Releases.Upsert(tx, f.release.ID, f.release),
+		store.Jobs.Upsert(tx, f.job.ID, f.job),
+	}
+	for _, err := range errs {
+		if err != nil {
+			t.Fatalf("upsert fixture: %v", err)
+		}
+	}
+}
+
+// newStore returns an empty store for ws, written through to db unless db is
+// nil.
+func newStore(t testing.TB, ws string, db *sqlstore.DB) *store.Store {
+	t.Helper()
+	var opts []store.Option
+	if db != nil {
+		opts = append(opts, store.WithPersister(db))
+	}
+	st, err := store.New(ws, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+// dump returns every durable table's items as JSON, by table name. Items is
+// generic per table, so it is called through reflection.
+func dump(t testing.TB, r store.Reader) map[string]string {
+	t.Helper()
+	out := make(map[string]string)
+	for _, tbl := range store.Tables {
+		if tbl.IsDerived() {
+			continue
+		}
+		items := reflect.ValueOf(tbl).MethodByName("Items").Call([]reflect.Value{reflect.ValueOf(r)})[0]
+		b, err := json.Marshal(items.Interface())
+		if err != nil {
+			t.Fatalf("marshal %s: %v", tbl.TableName(), err)
+		}
+		out[tbl.TableName()] = string(b)
+	}
+	return out
+}
+
+// loaded loads ws from db into a fresh store and dumps it.
+func loaded(t testing.TB, db *sqlstore.DB, ws string) map[string]string {
+	t.Helper()
+	st, err := store.New(ws)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.LoadWorkspace(context.Background(), ws, st); err != nil {
+		t.Fatalf("load %s: %v", ws, err)
+	}
+	return dump(t, st.Snapshot())
+}
+
+// assertSame fails t for every table whose dumps differ.
+func assertSame(t testing.TB, what string, got, want map[string]string) {
+	t.Helper()
+	for name, w := range want {
+		if g := got[name]; g != w {
+			t.Errorf("%s: table %s differs\n got: %.600s\nwant: %.600s", what, name, g, w)
+		}
+	}
+}
