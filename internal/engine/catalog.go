@@ -1,0 +1,247 @@
+package engine
+
+import (
+	"encoding/json"
+	"strconv"
+
+	"github.com/gatehouse-dev/gatehouse/internal/model"
+	"github.com/gatehouse-dev/gatehouse/internal/selector"
+	"github.com/gatehouse-dev/gatehouse/internal/store"
+)
+
+// The catalog kinds (systems, environments, deployments, resources and the
+// links between them) decide release targets.
+
+var systemKind = entityKind[model.System]{
+	name: "system", table: store.Systems,
+	check: func(u *unit, s *model.System) error {
+		s.WorkspaceID = u.tx.WorkspaceID()
+		return nil
+	},
+	beforeRemove: func(u *unit, s *model.System) error {
+		// Unlink everything first so that pairs re-sync without this system.
+		for _, l := range store.DeploymentLinksBySystem.Get(u.tx, s.ID) {
+			if err := u.setDeploymentLink(l, false); err != nil {
+				return err
+			}
+		}
+		for _, l := range store.EnvironmentLinksBySystem.Get(u.tx, s.ID) {
+			if err := u.setEnvironmentLink(l, false); err != nil {
+				return err
+			}
+		}
+		return nil
+	},
+}
+
+var environmentKind = entityKind[model.Environment]{
+	name: "environment", table: store.Environments,
+	check: func(u *unit, e *model.Environment) error {
+		if e.CreatedAt.IsZero() {
+			e.CreatedAt = u.tx.Now()
+		}
+		return checkSelector("environment.resourceSelector", e.ResourceSelector, selector.ResourceEnv())
+	},
+	afterUpsert: func(u *unit, _, e *model.Environment) error {
+		// Any field may appear in a CEL selector, so every update re-matches.
+		if err := u.matchOwner(store.EnvironmentResources, e.ID, e.ResourceSelector, "environment", environmentVars(e)); err != nil {
+			return err
+		}
+		if err := u.syncEnvironment(e.ID); err != nil {
+			return err
+		}
+		u.markEnvironment(e.ID)
+		return u.markRelated(model.EntityEnvironment, e.ID)
+	},
+	beforeRemove: func(u *unit, e *model.Environment) error {
+		for _, l := range store.EnvironmentLinksByEnvironment.Get(u.tx, e.ID) {
+			if err := store.SystemEnvironments.Remove(u.tx, l.Key()); err != nil {
+				return err
+			}
+		}
+		if err := removeMemberships(u.tx, store.EnvironmentResources, store.EnvironmentResourcesByOwner.Get(u.tx, e.ID)); err != nil {
+			return err
+		}
+		return u.syncEnvironment(e.ID)
+	},
+}
+
+var deploymentKind = entityKind[model.Deployment]{
+	name: "deployment", table: store.Deployments,
+	check: func(u *unit, d *model.Deployment) error {
+		if d.JobAgentConfig == nil {
+			d.JobAgentConfig = map[string]any{}
+		}
+		if d.Metadata == nil {
+			d.Metadata = map[string]string{}
+		}
+		for i, a := range d.JobAgents {
+			if err := checkCEL("deployment.jobAgents["+strconv.Itoa(i)+"].selector", a.Selector, jobAgentEnv); err != nil {
+				return err
+			}
+		}
+		return checkSelector("deployment.resourceSelector", d.ResourceSelector, selector.ResourceEnv())
+	},
+	afterUpsert: func(u *unit, _, d *model.Deployment) error {
+		if err := u.matchOwner(store.DeploymentResources, d.ID, d.ResourceSelector, "deployment", deploymentVars(d)); err != nil {
+			return err
+		}
+		if err := u.syncDeployment(d.ID); err != nil {
+			return err
+		}
+		u.markDeployment(d.ID)
+		return u.markRelated(model.EntityDeployment, d.ID)
+	},
+	beforeRemove: func(u *unit, d *model.Deployment) error {
+		for _, l := range store.DeploymentLinksByDeployment.Get(u.tx, d.ID) {
+			if err := store.SystemDeployments.Remove(u.tx, l.Key()); err != nil {
+				return err
+			}
+		}
+		if err := removeMemberships(u.tx, store.DeploymentResources, store.DeploymentResourcesByOwner.Get(u.tx, d.ID)); err != nil {
+			return err
+		}
+		if err := u.syncDeployment(d.ID); err != nil {
+			return err
+		}
+		// Versions and variables belong to the deployment and go with it.
+		for _, v := range store.VersionsByDeployment.Get(u.tx, d.ID) {
+			if err := store.DeploymentVersions.Remove(u.tx, v.ID); err != nil {
+				return err
+			}
+		}
+		for _, v := range store.VariablesByDeployment.Get(u.tx, d.ID) {
+			if err := removeDeploymentVariable(u, v); err != nil {
+				return err
+			}
+		}
+		return nil
+	},
+}
+
+var resourceKind = entityKind[model.Resource]{
+	name: "resource", table: store.Resources,
+	check: func(u *unit, r *model.Resource) error {
+		r.WorkspaceID = u.tx.WorkspaceID()
+		if r.CreatedAt.IsZero() {
+			r.CreatedAt = u.tx.Now()
+		}
+		if other, err := store.ResourcesByIdentifier.First(u.tx, r.Identifier); err == nil && other.ID != r.ID {
+			return model.Errorf(model.ECONFLICT, "resource.identifier: %q is already used by resource %s", r.Identifier, other.ID)
+		}
+		if r.ProviderID != "" {
+			return requireExists(u.tx, store.ResourceProviders, "resource.providerId", r.ProviderID)
+		}
+		return nil
+	},
+	afterUpsert: func(u *unit, _, r *model.Resource) error {
+		if err := u.matchResource(r); err != nil {
+			return err
+		}
+		if err := u.syncResourceTargets(r.ID); err != nil {
+			return err
+		}
+		u.markResource(r.ID)
+		return u.markRelated(model.EntityResource, r.ID)
+	},
+	beforeRemove: func(u *unit, r *model.Resource) error {
+		if err := removeMemberships(u.tx, store.EnvironmentResources, store.EnvironmentResourcesByResource.Get(u.tx, r.ID)); err != nil {
+			return err
+		}
+		if err := removeMemberships(u.tx, store.DeploymentResources, store.DeploymentResourcesByResource.Get(u.tx, r.ID)); err != nil {
+			return err
+		}
+		for _, v := range store.ResourceVariablesByResource.Get(u.tx, r.ID) {
+			if err := store.ResourceVariables.Remove(u.tx, v.ID()); err != nil {
+				return err
+			}
+		}
+		return u.syncResourceTargets(r.ID)
+	},
+}
+
+func linkDeployment(u *unit, data json.RawMessage) error   { return u.applyDeploymentLink(data, true) }
+func unlinkDeployment(u *unit, data json.RawMessage) error { return u.applyDeploymentLink(data, false) }
+func linkEnvironment(u *unit, data json.RawMessage) error  { return u.applyEnvironmentLink(data, true) }
+func unlinkEnvironment(u *unit, data json.RawMessage) error {
+	return u.applyEnvironmentLink(data, false)
+}
+
+func (u *unit) applyDeploymentLink(data json.RawMessage, linked bool) error {
+	l, err := decode[model.SystemDeploymentLink](data, "systemDeploymentLink")
+	if err != nil {
+		return err
+	}
+	if linked {
+		if err := requireExists(u.tx, store.Systems, "systemId", l.SystemID); err != nil {
+			return err
+		}
+		if err := requireExists(u.tx, store.Deployments, "deploymentId", l.DeploymentID); err != nil {
+			return err
+		}
+	}
+	return u.setDeploymentLink(l, linked)
+}
+
+func (u *unit) applyEnvironmentLink(data json.RawMessage, linked bool) error {
+	l, err := decode[model.SystemEnvironmentLink](data, "systemEnvironmentLink")
+	if err != nil {
+		return err
+	}
+	if linked {
+		if err := requireExists(u.tx, store.Systems, "systemId", l.SystemID); err != nil {
+			return err
+		}
+		if err := requireExists(u.tx, store.Environments, "environmentId", l.EnvironmentID); err != nil {
+			return err
+		}
+	}
+	return u.setEnvironmentLink(l, linked)
+}
+
+// setDeploymentLink adds or removes a link and re-pairs the deployment with
+// the environments of the system. Unlinking a missing link changes nothing.
+func (u *unit) setDeploymentLink(l *model.SystemDeploymentLink, linked bool) error {
+	has := store.SystemDeployments.Has(u.tx, l.Key())
+	switch {
+	case linked && !has:
+		if err := store.SystemDeployments.Upsert(u.tx, l.Key(), l); err != nil {
+			return err
+		}
+	case !linked && has:
+		if err := store.SystemDeployments.Remove(u.tx, l.Key()); err != nil {
+			return err
+		}
+	default:
+		return nil
+	}
+	for _, el := range store.EnvironmentLinksBySystem.Get(u.tx, l.SystemID) {
+		if err := u.syncPair(el.EnvironmentID, l.DeploymentID); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// setEnvironmentLink is setDeploymentLink's twin for environments.
+func (u *unit) setEnvironmentLink(l *model.SystemEnvironmentLink, linked bool) error {
+	has := store.SystemEnvironments.Has(u.tx, l.Key())
+	switch {
+	case linked && !has:
+		if err := store.SystemEnvironments.Upsert(u.tx, l.Key(), l); err != nil {
+			return err
+		}
+	case !linked && has:
+		if err := store.SystemEnvironments.Remove(u.tx, l.Key()); err != nil {
+			return err
+		}
+	default:
+		return nil
+	}
+	for _, dl := range store.DeploymentLinksBySystem.Get(u.tx, l.SystemID) {
+		if err := u.syncPair(l.EnvironmentID, dl.DeploymentID); err != nil {
+			return err
+		}
+	}
+	return nil
+}

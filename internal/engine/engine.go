@@ -1,0 +1,278 @@
+// Package engine applies workspace events: it validates each event, changes
+// the workspace's store, keeps release targets up to date, and commits the
+// whole effect of the event as one transaction.
+//
+// Nothing in this package knows about HTTP or Kafka: intake layers decode
+// envelopes into Events and call Apply.
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/internal/model"
+	"github.com/gatehouse-dev/gatehouse/internal/store"
+)
+
+// Event is one decoded workspace event.
+type Event struct {
+	// Type is the event type, such as "resource.created".
+	Type string
+	// ID is an optional idempotency key: an event whose id was already
+	// applied is acknowledged and changes nothing.
+	ID string
+	// Data is the event's payload, decoded by the handler for Type.
+	Data json.RawMessage
+}
+
+// Loader restores workspaces from durable storage.
+type Loader interface {
+	// Workspaces lists the ids of every stored workspace.
+	Workspaces(ctx context.Context) ([]string, error)
+	// LoadWorkspace fills the empty st with the stored entities of ws and
+	// returns the number of rows per table.
+	LoadWorkspace(ctx context.Context, ws string, st *store.Store) (map[string]int, error)
+}
+
+// Config wires an Engine.
+type Config struct {
+	// Persister makes every event durable before it becomes visible; nil keeps
+	// state in memory only.
+	Persister store.Persister
+	// Loader restores stored workspaces on Restore; nil restores nothing.
+	Loader Loader
+	// Clock returns the current time; time.Now when nil.
+	Clock func() time.Time
+	// Logger receives operational logs; slog.Default() when nil.
+	Logger *slog.Logger
+	// Sealer encrypts sensitive variable values; without one they are
+	// refused.
+	Sealer Sealer
+}
+
+// Sealer encrypts a clear sensitive value into its stored form.
+type Sealer interface {
+	Seal(clear string) (*model.SensitiveValue, error)
+}
+
+// Engine holds every workspace this process serves. It is safe for
+// concurrent use: events of one workspace are applied one at a time, events of
+// different workspaces in parallel.
+type Engine struct {
+	cfg        Config
+	mu         sync.RWMutex
+	workspaces map[string]*Workspace
+	stopped    bool
+}
+
+// Workspace is one workspace's in-memory state.
+type Workspace struct {
+	// ID is the workspace id.
+	ID string
+	// Store holds the workspace's entities; readers use Store.Snapshot.
+	Store  *store.Store
+	wakeup wakeup
+}
+
+// New returns an engine with no workspaces loaded.
+func New(cfg Config) *Engine {
+	if cfg.Clock == nil {
+		cfg.Clock = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	return &Engine{cfg: cfg, workspaces: map[string]*Workspace{}}
+}
+
+// Workspace returns a workspace that exists (has applied at least one event).
+func (e *Engine) Workspace(id string) (*Workspace, bool) {
+	e.mu.RLock()
+	ws, ok := e.workspaces[id]
+	e.mu.RUnlock()
+	if !ok || !store.Workspaces.Has(ws.Store.Snapshot(), id) {
+		return nil, false
+	}
+	return ws, true
+}
+
+// Workspaces returns the ids of every existing workspace, sorted.
+func (e *Engine) Workspaces() []string {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	ids := make([]string, 0, len(e.workspaces))
+	for id, ws := range e.workspaces {
+		if store.Workspaces.Has(ws.Store.Snapshot(), id) {
+			ids = append(ids, id)
+		}
+	}
+	sort.Strings(ids)
+	return ids
+}
+
+func (e *Engine) newStore(id string) (*store.Store, error) {
+	opts := []store.Option{store.WithClock(e.cfg.Clock)}
+	if e.cfg.Persister != nil {
+		opts = append(opts, store.WithPersister(e.cfg.Persister))
+	}
+	return store.New(id, opts...)
+}
+
+// workspaceFor returns the workspace, creating an empty one in memory; it
+// only becomes visible once an event commits in it.
+func (e *Engine) workspaceFor(id string) (*Workspace, error) {
+	e.mu.RLock()
+	ws, ok := e.workspaces[id]
+	e.mu.RUnlock()
+	if ok {
+		return ws, nil
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if ws, ok := e.workspaces[id]; ok {
+		return ws, nil
+	}
+	st, err := e.newStore(id)
+	if err != nil {
+		return nil, err
+	}
+	ws = &Workspace{ID: id, Store: st}
+	e.workspaces[id] = ws
+	return ws, nil
+}
+
+// Restore loads every stored workspace, rebuilding derived state (release
+// targets) from the stored entities. It logs one line per workspace.
+func (e *Engine) Restore(ctx context.Context) error {
+	if e.cfg.Loader == nil {
+		return nil
+	}
+	ids, err := e.cfg.Loader.Workspaces(ctx)
+	if err != nil {
+		return fmt.Errorf("restore: %w", err)
+	}
+	for _, id := range ids {
+		start := time.Now()
+		st, err := e.newStore(id)
+		if err != nil {
+			return err
+		}
+		counts, err := e.cfg.Loader.LoadWorkspace(ctx, id, st)
+		if err != nil {
+			return fmt.Errorf("restore workspace %s: %w", id, err)
+		}
+		ws := &Workspace{ID: id, Store: st}
+		// Derived state is rebuilt and every target evaluated once, so that
+		// time-based decisions due while the process was down are taken now.
+		err = e.work(ctx, ws, Event{Type: "restore"}, func(u *unit) error {
+			if err := u.rebuildDerived(); err != nil {
+				return err
+			}
+			u.markAll()
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("restore workspace %s: %w", id, err)
+		}
+		targets := store.ReleaseTargets.Count(st.Snapshot())
+		e.mu.Lock()
+		e.workspaces[id] = ws
+		e.mu.Unlock()
+		attrs := []any{"workspace", id, "releaseTargets", targets, "duration", time.Since(start).Round(time.Millisecond)}
+		for _, t := range store.Tables {
+			if n := counts[t.TableName()]; n > 0 {
+				attrs = append(attrs, t.TableName(), n)
+			}
+		}
+		e.cfg.Logger.Info("workspace restored", attrs...)
+	}
+	return nil
+}
+
+// Apply applies events to workspace wsID in order, each as its own unit of
+// work: validated, applied, reconciled and committed in one transaction. It
+// stops at the first event that fails and returns its error, wrapped with the
+// event's position; the events before it stay applied.
+func (e *Engine) Apply(ctx context.Context, wsID string, events []Event) error {
+	if wsID == "" {
+		return model.Invalid("workspaceId", "is required")
+	}
+	ws, err := e.workspaceFor(wsID)
+	if err != nil {
+		return err
+	}
+	for i, ev := range events {
+		if err := e.applyOne(ctx, ws, ev); err != nil {
+			if len(events) > 1 {
+				return fmt.Errorf("event %d (%s): %w", i, ev.Type, err)
+			}
+			return fmt.Errorf("%s: %w", ev.Type, err)
+		}
+	}
+	return nil
+}
+
+func (e *Engine) applyOne(ctx context.Context, ws *Workspace, ev Event) error {
+	h, ok := handlers[ev.Type]
+	if !ok {
+		return model.Errorf(model.EINVALID, "unknown event type %q", ev.Type)
+	}
+	return e.work(ctx, ws, ev, func(u *unit) error { return h(u, ev.Data) })
+}
+
+// work runs fn as one unit of work: one transaction holding the event's
+// changes, the reconciliation they trigger and the event's id, committed
+// (durably first) or not at all.
+func (e *Engine) work(ctx context.Context, ws *Workspace, ev Event, fn func(u *unit) error) error {
+	tx := ws.Store.Begin(ctx)
+	defer tx.Abort()
+	if ev.ID != "" && store.ProcessedEvents.Has(tx, ev.ID) {
+		return nil
+	}
+	if !store.Workspaces.Has(tx, ws.ID) {
+		if err := store.Workspaces.Upsert(tx, ws.ID, &model.Workspace{ID: ws.ID, CreatedAt: tx.Now()}); err != nil {
+			return err
+		}
+	}
+	u := &unit{tx: tx, engine: e}
+	if err := fn(u); err != nil {
+		return err
+	}
+	if err := u.reconcile(); err != nil {
+		return err
+	}
+	if ev.ID != "" {
+		rec := &model.ProcessedEvent{ID: ev.ID, EventType: ev.Type, ProcessedAt: tx.Now()}
+		if err := store.ProcessedEvents.Upsert(tx, ev.ID, rec); err != nil {
+			return err
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		if model.ErrorCode(err) == model.EINTERNAL {
+			// The database refused or lost the write; the event was not
+			// applied and may be retried.
+			return &model.Error{Code: model.EUNAVAILABLE, Message: err.Error()}
+		}
+		return err
+	}
+	e.scheduled(ws, u.wakeAt)
+	return nil
+}
+
+// unit is the work of one event: its transaction and what it touched.
+type unit struct {
+	tx     *store.Tx
+	engine *Engine
+	// dirty are the targets to re-evaluate before commit.
+	dirty map[string]*model.ReleaseTarget
+	// redeploy are the targets that get a job for their desired release
+	// without the eligibility checks.
+	redeploy map[string]bool
+	// wakeAt is the earliest time a decision asked to be looked at again.
+	wakeAt time.Time
+}

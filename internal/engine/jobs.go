@@ -1,0 +1,89 @@
+package engine
+
+import (
+	"slices"
+
+	"github.com/gatehouse-dev/gatehouse/internal/engine/history"
+	"github.com/gatehouse-dev/gatehouse/internal/model"
+	"github.com/gatehouse-dev/gatehouse/internal/store"
+)
+
+// jobTarget returns the release target a job deploys to, or nil for a
+// workflow job.
+func jobTarget(r store.Reader, j *model.Job) *model.ReleaseTarget {
+	if j.DispatchContext != nil && j.DispatchContext.Release != nil {
+		t := j.DispatchContext.Release.ReleaseTarget
+		return &t
+	}
+	if rel, err := store.Releases.Get(r, j.ReleaseID); err == nil {
+		return &rel.ReleaseTarget
+	}
+	return nil
+}
+
+// jobStatusChanged reacts to a job's new status: a terminal job frees its
+// target (re-evaluated now), a success can unblock other environments
+// (progression) and other deployments on the resource (dependencies), and a
+// failure can trigger a rollback.
+func (u *unit) jobStatusChanged(before, j *model.Job) error {
+	t := jobTarget(u.tx, j)
+	if t == nil || !store.ReleaseTargets.Has(u.tx, t.Key()) {
+		return nil
+	}
+	if model.IsProcessingJobStatus(j.Status) {
+		return nil
+	}
+	u.markTarget(t)
+	if j.Status == model.JobSuccessful {
+		u.markDeployment(t.DeploymentID)
+		u.markResource(t.ResourceID)
+		return nil
+	}
+	return u.rollback(t, j)
+}
+
+// rollback creates a job for the target's current release when a rollback
+// rule of a matching policy lists the job's new status and the job was not
+// for the current release already.
+func (u *unit) rollback(t *model.ReleaseTarget, failed *model.Job) error {
+	if store.Policies.Count(u.tx) == 0 {
+		return nil
+	}
+	p, err := newPlanner(u.tx, u.tx.Now())
+	if err != nil {
+		return err
+	}
+	te, err := loadTarget(u.tx, t)
+	if err != nil {
+		return err
+	}
+	policies, err := p.matchingPolicies(te)
+	if err != nil {
+		return err
+	}
+	wanted := false
+	for _, pol := range policies {
+		for i := range pol.Rules {
+			if rb := pol.Rules[i].Rollback; rb != nil && slices.Contains(rb.OnJobStatuses, failed.Status) {
+				wanted = true
+			}
+		}
+	}
+	current := history.CurrentRelease(u.tx, t.Key())
+	if !wanted || current == nil || current.ID == failed.ReleaseID {
+		return nil
+	}
+	rr, err := buildRelease(u.tx, te, &current.Version, p.relations)
+	if err != nil {
+		return err
+	}
+	// Roll back to exactly what ran before, not to a re-resolution of it.
+	rr.release = current
+	for _, j := range newJobs(u.tx, te, rr, u.tx.Now()) {
+		j.Metadata = map[string]string{"rollbackOf": failed.ID}
+		if err := store.Jobs.Upsert(u.tx, j.ID, j); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,434 @@
+package engine
+
+import (
+	"encoding/json"
+	"errors"
+	"strconv"
+
+	"github.com/gatehouse-dev/gatehouse/internal/engine/history"
+	"github.com/gatehouse-dev/gatehouse/internal/engine/relations"
+	"github.com/gatehouse-dev/gatehouse/internal/model"
+	"github.com/gatehouse-dev/gatehouse/internal/selector"
+	"github.com/gatehouse-dev/gatehouse/internal/store"
+)
+
+// The kinds below are stored with their references and selectors checked;
+// releases, jobs and policies give them further behaviour.
+
+var versionKind = entityKind[model.DeploymentVersion]{
+	name: "deployment-version", table: store.DeploymentVersions,
+	check: func(u *unit, v *model.DeploymentVersion) error {
+		if v.CreatedAt.IsZero() {
+			v.CreatedAt = u.tx.Now()
+		}
+		if v.Status == "" {
+			v.Status = model.VersionReady
+		}
+		if err := v.Validate(); err != nil {
+			return err
+		}
+		if err := requireExists(u.tx, store.Deployments, "deploymentVersion.deploymentId", v.DeploymentID); err != nil {
+			return err
+		}
+		for _, other := range store.VersionsByDeployment.Get(u.tx, v.DeploymentID) {
+			if other.Tag == v.Tag && other.ID != v.ID {
+				return model.Errorf(model.ECONFLICT, "deploymentVersion.tag: %q is already used by version %s of this deployment", v.Tag, other.ID)
+			}
+		}
+		return nil
+	},
+	afterUpsert: func(u *unit, _, v *model.DeploymentVersion) error { u.markDeployment(v.DeploymentID); return nil },
+	afterRemove: func(u *unit, v *model.DeploymentVersion) error { u.markDeployment(v.DeploymentID); return nil },
+}
+
+var deploymentVariableKind = entityKind[model.DeploymentVariable]{
+	name: "deployment-variable", table: store.DeploymentVariables,
+	check: func(u *unit, v *model.DeploymentVariable) error {
+		return requireExists(u.tx, store.Deployments, "deploymentVariable.deploymentId", v.DeploymentID)
+	},
+	afterUpsert: func(u *unit, _, v *model.DeploymentVariable) error { u.markDeployment(v.DeploymentID); return nil },
+	afterRemove: func(u *unit, v *model.DeploymentVariable) error { u.markDeployment(v.DeploymentID); return nil },
+	beforeRemove: func(u *unit, v *model.DeploymentVariable) error {
+		for _, val := range store.ValuesByVariable.Get(u.tx, v.ID) {
+			if err := store.DeploymentVariableValues.Remove(u.tx, val.ID); err != nil {
+				return err
+			}
+		}
+		return nil
+	},
+}
+
+// removeDeploymentVariable removes a variable with its values.
+func removeDeploymentVariable(u *unit, v *model.DeploymentVariable) error {
+	if err := deploymentVariableKind.beforeRemove(u, v); err != nil {
+		return err
+	}
+	return store.DeploymentVariables.Remove(u.tx, v.ID)
+}
+
+var variableValueKind = entityKind[model.DeploymentVariableValue]{
+	name: "deployment-variable-value", table: store.DeploymentVariableValues,
+	check: func(u *unit, v *model.DeploymentVariableValue) error {
+		if err := requireExists(u.tx, store.DeploymentVariables, "deploymentVariableValue.deploymentVariableId", v.DeploymentVariableID); err != nil {
+			return err
+		}
+		if err := u.seal("deploymentVariableValue.value", &v.Value); err != nil {
+			return err
+		}
+		return checkSelector("deploymentVariableValue.resourceSelector", v.ResourceSelector, selector.ResourceEnv())
+	},
+	afterUpsert: func(u *unit, _, v *model.DeploymentVariableValue) error {
+		return u.markVariable(v.DeploymentVariableID)
+	},
+	afterRemove: func(u *unit, v *model.DeploymentVariableValue) error { return u.markVariable(v.DeploymentVariableID) },
+}
+
+// markVariable marks the targets of the deployment declaring a variable.
+func (u *unit) markVariable(variableID string) error {
+	if dv, err := store.DeploymentVariables.Get(u.tx, variableID); err == nil {
+		u.markDeployment(dv.DeploymentID)
+	}
+	return nil
+}
+
+var resourceVariableKind = entityKind[model.ResourceVariable]{
+	name: "resource-variable", table: store.ResourceVariables,
+	check: func(u *unit, v *model.ResourceVariable) error {
+		if err := requireExists(u.tx, store.Resources, "resourceVariable.resourceId", v.ResourceID); err != nil {
+			return err
+		}
+		return u.seal("resourceVariable.value", &v.Value)
+	},
+	afterUpsert: func(u *unit, _, v *model.ResourceVariable) error { u.markResource(v.ResourceID); return nil },
+	afterRemove: func(u *unit, v *model.ResourceVariable) error { u.markResource(v.ResourceID); return nil },
+}
+
+var policyKind = entityKind[model.Policy]{
+	name: "policy", table: store.Policies,
+	check: func(u *unit, p *model.Policy) error {
+		p.WorkspaceID = u.tx.WorkspaceID()
+		if p.CreatedAt.IsZero() {
+			p.CreatedAt = u.tx.Now()
+		}
+		if err := checkCEL("policy.selector", p.Selector, policyEnv); err != nil {
+			return err
+		}
+		for i := range p.Rules {
+			r := &p.Rules[i]
+			field := "policy.rules[" + strconv.Itoa(i) + "]"
+			if r.PolicyID == "" {
+				r.PolicyID = p.ID
+			}
+			if r.CreatedAt.IsZero() {
+				r.CreatedAt = p.CreatedAt
+			}
+			if err := checkRuleSelectors(field, r); err != nil {
+				return err
+			}
+		}
+		return nil
+	},
+	// A policy change can affect any target it matched before or matches
+	// now; re-evaluating all targets covers both.
+	afterUpsert: func(u *unit, _, _ *model.Policy) error { u.markAll(); return nil },
+	afterRemove: func(u *unit, _ *model.Policy) error { u.markAll(); return nil },
+}
+
+func checkRuleSelectors(field string, r *model.PolicyRule) error {
+	switch {
+	case r.EnvironmentProgression != nil:
+		return checkSelector(field+".environmentProgression.dependsOnEnvironmentSelector",
+			r.EnvironmentProgression.DependsOnEnvironmentSelector, environmentEnv)
+	case r.VersionSelector != nil:
+		return checkSelector(field+".versionSelector.selector", r.VersionSelector.Selector, selector.VersionEnv())
+	case r.DeploymentDependency != nil:
+		return checkCEL(field+".deploymentDependency.dependsOn", r.DeploymentDependency.DependsOn, deploymentEnv)
+	}
+	return nil
+}
+
+var policySkipKind = entityKind[model.PolicySkip]{
+	name: "policy-skip", table: store.PolicySkips,
+	check: func(u *unit, s *model.PolicySkip) error {
+		s.WorkspaceID = u.tx.WorkspaceID()
+		if s.CreatedAt.IsZero() {
+			s.CreatedAt = u.tx.Now()
+		}
+		return requireExists(u.tx, store.DeploymentVersions, "policySkip.versionId", s.VersionID)
+	},
+	afterUpsert: func(u *unit, _, s *model.PolicySkip) error { return u.markVersion(s.VersionID, s.EnvironmentID) },
+	afterRemove: func(u *unit, s *model.PolicySkip) error { return u.markVersion(s.VersionID, s.EnvironmentID) },
+}
+
+// markVersion marks the targets a version can go to, in one environment
+// when environmentID is set.
+func (u *unit) markVersion(versionID, environmentID string) error {
+	v, err := store.DeploymentVersions.Get(u.tx, versionID)
+	if err != nil {
+		return nil
+	}
+	if environmentID == "" {
+		u.markDeployment(v.DeploymentID)
+		return nil
+	}
+	u.markTargets(store.TargetsByPair.Get(u.tx, store.PairKey(environmentID, v.DeploymentID)))
+	return nil
+}
+
+var approvalKind = entityKind[model.UserApprovalRecord]{
+	name: "user-approval-record", table: store.UserApprovalRecords,
+	check: func(u *unit, a *model.UserApprovalRecord) error {
+		if a.CreatedAt.IsZero() {
+			a.CreatedAt = u.tx.Now()
+		}
+		if err := requireExists(u.tx, store.DeploymentVersions, "userApprovalRecord.versionId", a.VersionID); err != nil {
+			return err
+		}
+		return requireExists(u.tx, store.Environments, "userApprovalRecord.environmentId", a.EnvironmentID)
+	},
+	afterUpsert: func(u *unit, _, a *model.UserApprovalRecord) error {
+		return u.markVersion(a.VersionID, a.EnvironmentID)
+	},
+	afterRemove: func(u *unit, a *model.UserApprovalRecord) error { return u.markVersion(a.VersionID, a.EnvironmentID) },
+}
+
+var relationshipRuleKind = entityKind[model.RelationshipRule]{
+	name: "relationship-rule", table: store.RelationshipRules,
+	check: func(u *unit, r *model.RelationshipRule) error {
+		r.WorkspaceID = u.tx.WorkspaceID()
+		if r.Metadata == nil {
+			r.Metadata = map[string]string{}
+		}
+		_, err := relations.Compile(r)
+		return err
+	},
+	afterUpsert: func(u *unit, _, _ *model.RelationshipRule) error { u.markAll(); return nil },
+	afterRemove: func(u *unit, _ *model.RelationshipRule) error { u.markAll(); return nil },
+}
+
+var workflowKind = entityKind[model.Workflow]{
+	name: "workflow", table: store.Workflows,
+	check: func(u *unit, w *model.Workflow) error {
+		for i := range w.Jobs {
+			j := &w.Jobs[i]
+			if j.WorkflowID == "" {
+				j.WorkflowID = w.ID
+			}
+			if j.If != "" {
+				if err := checkCEL("workflow.jobs["+strconv.Itoa(i)+"].if", j.If, workflowEnv); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	},
+}
+
+// bulkUpdateResourceVariables replaces the variables of one resource with
+// the given map of key to value.
+func bulkUpdateResourceVariables(u *unit, data json.RawMessage) error {
+	var ev struct {
+		ResourceID string                 `json:"resourceId"`
+		Variables  map[string]model.Value `json:"variables"`
+	}
+	if err := json.Unmarshal(data, &ev); err != nil {
+		return model.Invalid("resourceVariables", "%s", describeJSONError(err))
+	}
+	if err := requireExists(u.tx, store.Resources, "resourceId", ev.ResourceID); err != nil {
+		return err
+	}
+	for _, v := range store.ResourceVariablesByResource.Get(u.tx, ev.ResourceID) {
+		if _, keep := ev.Variables[v.Key]; !keep {
+			if err := store.ResourceVariables.Remove(u.tx, v.ID()); err != nil {
+				return err
+			}
+		}
+	}
+	u.markResource(ev.ResourceID)
+	for key, val := range ev.Variables {
+		v := &model.ResourceVariable{ResourceID: ev.ResourceID, Key: key, Value: val}
+		if err := v.Validate(); err != nil {
+			return err
+		}
+		if err := u.seal("variables."+key, &v.Value); err != nil {
+			return err
+		}
+		if err := store.ResourceVariables.Upsert(u.tx, v.ID(), v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// createWorkflowRun stores a run of an existing workflow.
+func createWorkflowRun(u *unit, data json.RawMessage) error {
+	run, err := decode[model.WorkflowRun](data, "workflowRun")
+	if err != nil {
+		return err
+	}
+	if run.Inputs == nil {
+		run.Inputs = map[string]any{}
+	}
+	if err := requireExists(u.tx, store.Workflows, "workflowRun.workflowId", run.WorkflowID); err != nil {
+		return err
+	}
+	return store.WorkflowRuns.Upsert(u.tx, run.ID, run)
+}
+
+// updateJob applies job.updated: the fields named in fieldsToUpdate are
+// copied from the payload's job onto the stored job.
+func updateJob(u *unit, data json.RawMessage) error {
+	var ev struct {
+		ID             string          `json:"id"`
+		AgentID        string          `json:"agentId"`
+		ExternalID     string          `json:"externalId"`
+		Job            json.RawMessage `json:"job"`
+		FieldsToUpdate []string        `json:"fieldsToUpdate"`
+	}
+	if err := json.Unmarshal(data, &ev); err != nil {
+		return model.Invalid("jobUpdate", "%s", describeJSONError(err))
+	}
+	if len(ev.Job) == 0 {
+		return model.Invalid("job", "is required")
+	}
+	var patch model.Job
+	if err := json.Unmarshal(ev.Job, &patch); err != nil {
+		return model.Invalid("job", "%s", describeJSONError(err))
+	}
+	cur, err := findJob(u.tx, ev.ID, ev.AgentID, ev.ExternalID, patch.ID)
+	if err != nil {
+		return err
+	}
+	next, err := applyJobFields(cur, &patch, ev.Job, ev.FieldsToUpdate)
+	if err != nil {
+		return err
+	}
+	next.UpdatedAt = u.tx.Now()
+	if err := next.Validate(); err != nil {
+		return err
+	}
+	if err := store.Jobs.Upsert(u.tx, next.ID, next); err != nil {
+		return err
+	}
+	if next.Status != cur.Status {
+		return u.jobStatusChanged(cur, next)
+	}
+	return nil
+}
+
+// findJob finds the job a job.updated event names, by id or by agent and
+// external id, refusing ids that disagree.
+func findJob(r store.Reader, id, agentID, externalID, bodyID string) (*model.Job, error) {
+	if id != "" && bodyID != "" && id != bodyID {
+		return nil, model.Invalid("job.id", "%q does not match id %q", bodyID, id)
+	}
+	if id == "" {
+		id = bodyID
+	}
+	if id != "" {
+		j, err := store.Jobs.Get(r, id)
+		if errors.Is(err, model.ErrNotFound) {
+			return nil, model.Errorf(model.ENOTFOUND, "job %q does not exist", id)
+		}
+		if err == nil && agentID != "" && externalID != "" && (j.JobAgentID != agentID || j.ExternalID != externalID) {
+			return nil, model.Invalid("agentId", "job %s is not known to agent %q as %q", id, agentID, externalID)
+		}
+		return j, err
+	}
+	if agentID == "" || externalID == "" {
+		return nil, model.Invalid("id", "give id, or agentId and externalId")
+	}
+	j, err := store.JobsByExternalID.First(r, store.ExternalKey(agentID, externalID))
+	if errors.Is(err, model.ErrNotFound) {
+		return nil, model.Errorf(model.ENOTFOUND, "no job with agent %q and external id %q", agentID, externalID)
+	}
+	return j, err
+}
+
+// applyJobFields returns a copy of cur with the named fields taken from
+// patch. Fields that fix what a job is (its id, release and dispatch
+// context) cannot be changed.
+func applyJobFields(cur, patch *model.Job, raw json.RawMessage, fields []string) (*model.Job, error) {
+	next := *cur
+	if len(fields) == 0 {
+		var present map[string]json.RawMessage
+		_ = json.Unmarshal(raw, &present)
+		for k := range present {
+			fields = append(fields, k)
+		}
+	}
+	for _, f := range fields {
+		switch f {
+		case "status":
+			next.Status = patch.Status
+		case "message":
+			next.Message = patch.Message
+		case "externalId":
+			next.ExternalID = patch.ExternalID
+		case "startedAt":
+			next.StartedAt = patch.StartedAt
+		case "completedAt":
+			next.CompletedAt = patch.CompletedAt
+		case "metadata":
+			next.Metadata = patch.Metadata
+		case "traceToken":
+			next.TraceToken = patch.TraceToken
+		case "jobAgentConfig":
+			next.JobAgentConfig = patch.JobAgentConfig
+		case "updatedAt", "createdAt", "id", "jobAgentId", "releaseId", "workflowJobId", "dispatchContext":
+			// Immutable or set by the engine; a value equal to the current
+			// one is tolerated because producers echo the whole job back.
+		default:
+			return nil, model.Invalid("fieldsToUpdate", "unknown field %q", f)
+		}
+	}
+	return &next, nil
+}
+
+// deployReleaseTarget handles release-target.deploy: a new job for the
+// target's desired release, without the eligibility checks. It is refused
+// while the target has a job under way.
+func deployReleaseTarget(u *unit, data json.RawMessage) error {
+	t, err := decode[model.ReleaseTarget](data, "releaseTarget")
+	if err != nil {
+		return err
+	}
+	stored, err := store.ReleaseTargets.Get(u.tx, t.Key())
+	if err != nil {
+		return model.Errorf(model.ENOTFOUND, "release target %s does not exist", t.Key())
+	}
+	if active := history.Processing(u.tx, t.Key()); len(active) > 0 {
+		return model.Errorf(model.ECONFLICT, "release target %s has a job under way (%s, %s); redeploy when it has finished",
+			t.Key(), active[0].ID, active[0].Status)
+	}
+	if u.redeploy == nil {
+		u.redeploy = map[string]bool{}
+	}
+	u.redeploy[t.Key()] = true
+	u.markTarget(stored)
+	return nil
+}
+
+// tick handles workspace.tick.
+// It re-evaluates every target, which includes every target that is due.
+func tick(u *unit, _ json.RawMessage) error {
+	u.markAll()
+	return nil
+}
+
+// seal replaces the clear text of a sensitive value with its sealed form
+// before anything is stored.
+func (u *unit) seal(field string, v *model.Value) error {
+	if v.Sensitive == nil || v.Sensitive.Value == "" {
+		return nil
+	}
+	if u.engine == nil || u.engine.cfg.Sealer == nil {
+		return model.Invalid(field, "sensitive values need an encryption key (GATEHOUSE_ENCRYPTION_KEY)")
+	}
+	sealed, err := u.engine.cfg.Sealer.Seal(v.Sensitive.Value)
+	if err != nil {
+		return err
+	}
+	v.Sensitive = sealed
+	return nil
+}

@@ -1,0 +1,238 @@
+package engine
+
+import (
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/internal/engine/history"
+	"github.com/gatehouse-dev/gatehouse/internal/engine/policy"
+	"github.com/gatehouse-dev/gatehouse/internal/model"
+	"github.com/gatehouse-dev/gatehouse/internal/store"
+)
+
+// VersionEvaluation is the decision on one candidate version for a target.
+type VersionEvaluation struct {
+	Version  *model.DeploymentVersion `json:"version"`
+	Allowed  bool                     `json:"allowed"`
+	Message  string                   `json:"message"`
+	Policies []PolicyEvaluation       `json:"policies"`
+}
+
+// PolicyEvaluation is one policy's rules' results for a version.
+type PolicyEvaluation struct {
+	Policy  *model.Policy   `json:"policy"`
+	Results []policy.Result `json:"ruleResults"`
+	Skipped []string        `json:"skippedRuleIds,omitempty"`
+}
+
+// Plan is what the reconciler decided for one target. Computing it has no
+// side effects; applyPlan carries it out.
+type Plan struct {
+	Target *model.ReleaseTarget
+	// Desired is the release the target should run; nil when no version
+	// passes.
+	Desired *resolvedRelease
+	// Evaluations are the versions considered, newest first, up to and
+	// including the desired one.
+	Evaluations []VersionEvaluation
+	// CreateJob is set when the desired release gets a job now.
+	CreateJob bool
+	// Reason explains why no job is created.
+	Reason string
+	// NextEvaluation is when the target must be evaluated again by itself.
+	NextEvaluation *time.Time
+}
+
+// planner computes plans; it caches what every target of one unit of work
+// shares.
+type planner struct {
+	r         store.Reader
+	now       time.Time
+	policies  []*model.Policy
+	relations *relationIndex
+}
+
+func newPlanner(r store.Reader, now time.Time) (*planner, error) {
+	rel, err := newRelationIndex(r)
+	if err != nil {
+		return nil, err
+	}
+	var policies []*model.Policy
+	for _, p := range store.Policies.Items(r) {
+		if p.Enabled {
+			policies = append(policies, p)
+		}
+	}
+	return &planner{r: r, now: now, policies: policies, relations: rel}, nil
+}
+
+// matchingPolicies returns the enabled policies whose selector matches the
+// target.
+func (p *planner) matchingPolicies(te *targetEntities) ([]*model.Policy, error) {
+	if len(p.policies) == 0 {
+		return nil, nil
+	}
+	vars := te.vars()
+	var out []*model.Policy
+	for _, pol := range p.policies {
+		m, err := policyEnv.CompileCEL(pol.Selector)
+		if err != nil {
+			return nil, fmt.Errorf("policy %s selector: %w", pol.ID, err)
+		}
+		if m.Match(vars) {
+			out = append(out, pol)
+		}
+	}
+	return out, nil
+}
+
+// compute decides the desired release of a target and whether it gets a job.
+func (p *planner) compute(t *model.ReleaseTarget, redeploy bool) (*Plan, error) {
+	plan := &Plan{Target: t}
+	te, err := loadTarget(p.r, t)
+	if err != nil {
+		return nil, err
+	}
+	policies, err := p.matchingPolicies(te)
+	if err != nil {
+		return nil, err
+	}
+	for _, v := range history.Versions(p.r, t.DeploymentID) {
+		ev := p.evaluateVersion(te, policies, v)
+		plan.Evaluations = append(plan.Evaluations, ev.VersionEvaluation)
+		plan.NextEvaluation = earliest(plan.NextEvaluation, ev.next)
+		if !ev.Allowed {
+			continue
+		}
+		plan.Desired, err = buildRelease(p.r, te, v, p.relations)
+		if err != nil {
+			return nil, err
+		}
+		break
+	}
+	if plan.Desired == nil {
+		plan.Reason = "no version passes"
+		return plan, nil
+	}
+	if redeploy {
+		plan.CreateJob = true
+		plan.Reason = "redeploy requested"
+		return plan, nil
+	}
+	if active := history.Processing(p.r, t.Key()); len(active) > 0 {
+		plan.Reason = fmt.Sprintf("waiting for job %s (%s) to finish", active[0].ID, active[0].Status)
+		return plan, nil
+	}
+	d := policy.Retry(p.now, history.Jobs(p.r, t.Key()), plan.Desired.release.ID, retryRules(policies))
+	plan.CreateJob, plan.Reason = d.Allowed, d.Message
+	plan.NextEvaluation = earliest(plan.NextEvaluation, d.NextEvaluationTime)
+	return plan, nil
+}
+
+type versionResult struct {
+	VersionEvaluation
+	next *time.Time
+}
+
+// evaluateVersion runs the built-in status check and every gating rule of
+// the matching policies, minus skipped rules, for one candidate.
+func (p *planner) evaluateVersion(te *targetEntities, policies []*model.Policy, v *model.DeploymentVersion) versionResult {
+	res := versionResult{VersionEvaluation: VersionEvaluation{Version: v, Allowed: true, Policies: []PolicyEvaluation{}}}
+	switch {
+	case v.Status == model.VersionReady:
+	case v.Status == model.VersionPaused && history.HasReleaseOf(p.r, te.target.Key(), v.ID):
+	default:
+		res.Allowed = false
+		res.Message = fmt.Sprintf("version %s is %s", v.Tag, v.Status)
+		return res
+	}
+	skipped := p.skippedRules(te, v)
+	in := &policy.Input{Now: p.now, Reader: p.r, Target: te.target, Resource: te.resource,
+		Environment: te.environment, Deployment: te.deployment, Version: v}
+	type owned struct {
+		rule *model.PolicyRule
+		pe   int
+	}
+	var rules []owned
+	for _, pol := range policies {
+		pe := PolicyEvaluation{Policy: pol, Results: []policy.Result{}}
+		for i := range pol.Rules {
+			rule := &pol.Rules[i]
+			if !policy.Gating(rule) {
+				continue
+			}
+			if skipped[rule.ID] {
+				pe.Skipped = append(pe.Skipped, rule.ID)
+				continue
+			}
+			rules = append(rules, owned{rule, len(res.Policies)})
+		}
+		res.Policies = append(res.Policies, pe)
+	}
+	// Gradual rollouts go last: they start when the other rules were met.
+	slices.SortStableFunc(rules, func(a, b owned) int {
+		return boolInt(a.rule.GradualRollout != nil) - boolInt(b.rule.GradualRollout != nil)
+	})
+	for _, o := range rules {
+		r := policy.Evaluate(in, o.rule)
+		in.Prior = append(in.Prior, r)
+		res.Policies[o.pe].Results = append(res.Policies[o.pe].Results, r)
+		res.next = earliest(res.next, r.NextEvaluationTime)
+		if !r.Allowed {
+			res.Allowed = false
+			if res.Message == "" {
+				res.Message = r.Message
+			}
+		}
+	}
+	if res.Allowed {
+		res.Message = fmt.Sprintf("version %s may deploy", v.Tag)
+	}
+	return res
+}
+
+// skippedRules returns the rule ids lifted by unexpired skips for this
+// version and target.
+func (p *planner) skippedRules(te *targetEntities, v *model.DeploymentVersion) map[string]bool {
+	out := map[string]bool{}
+	for _, s := range store.SkipsByVersion.Get(p.r, v.ID) {
+		if !s.ExpiresAt.IsZero() && !p.now.Before(s.ExpiresAt) {
+			continue
+		}
+		if (s.EnvironmentID == "" || s.EnvironmentID == te.environment.ID) &&
+			(s.ResourceID == "" || s.ResourceID == te.resource.ID) {
+			out[s.RuleID] = true
+		}
+	}
+	return out
+}
+
+func retryRules(policies []*model.Policy) []*model.RetryRule {
+	var out []*model.RetryRule
+	for _, p := range policies {
+		for i := range p.Rules {
+			if r := p.Rules[i].Retry; r != nil {
+				out = append(out, r)
+			}
+		}
+	}
+	return out
+}
+
+func earliest(a, b *time.Time) *time.Time {
+	if b == nil {
+		return a
+	}
+	if a == nil || b.Before(*a) {
+		return b
+	}
+	return a
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}

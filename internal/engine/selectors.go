@@ -1,0 +1,52 @@
+package engine
+
+import (
+	"github.com/gatehouse-dev/gatehouse/internal/model"
+	"github.com/gatehouse-dev/gatehouse/internal/selector"
+)
+
+// compileResourceSelector compiles a selector over resource, deployment and
+// environment (JSON selectors look at the resource).
+func compileResourceSelector(s *model.Selector) (*selector.Matcher, error) {
+	return selector.ResourceEnv().Compile(s)
+}
+
+// checkSelector rejects a selector that does not compile, naming the field
+// that holds it. It runs when the entity is written, never at match time.
+func checkSelector(field string, s *model.Selector, env *selector.Env) error {
+	if _, err := env.Compile(s); err != nil {
+		return model.Invalid(field, "%v", err)
+	}
+	return nil
+}
+
+// checkCEL rejects a CEL expression that does not compile.
+func checkCEL(field, expr string, env *selector.Env) error {
+	if _, err := env.CompileCEL(expr); err != nil {
+		return model.Invalid(field, "%v", err)
+	}
+	return nil
+}
+
+// Selector environments for the places where CEL appears besides resource
+// selectors. Built once; each is safe for concurrent use.
+var (
+	policyEnv      = selector.MustNewEnv("resource", "deployment", "environment")
+	deploymentEnv  = selector.MustNewEnv("deployment")
+	environmentEnv = selector.MustNewEnv("environment")
+	jobAgentEnv    = selector.MustNewEnv("release", "deployment", "environment", "resource")
+	relationEnv    = selector.MustNewEnv("from", "to")
+	workflowEnv    = selector.MustNewEnv("inputs")
+)
+
+// relatableEnv returns the environment for a relationship rule's from or to
+// selector, whose subject is the entity type the rule names.
+func relatableEnv(entityType string) *selector.Env {
+	switch entityType {
+	case model.EntityDeployment:
+		return deploymentEnv
+	case model.EntityEnvironment:
+		return environmentEnv
+	}
+	return selector.ResourceEnv()
+}
