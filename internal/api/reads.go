@@ -1,0 +1,192 @@
+package api
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/gatehouse-dev/gatehouse/internal/engine"
+	"github.com/gatehouse-dev/gatehouse/internal/model"
+	"github.com/gatehouse-dev/gatehouse/internal/store"
+)
+
+// collection is a readable entity collection, type-erased so that one pair
+// of handlers serves every kind.
+type collection struct {
+	items func(r store.Reader) []any
+	get   func(r store.Reader, id string) (any, error)
+}
+
+func collectionOf[T any](t *store.Table[T]) collection {
+	return collection{
+		items: func(r store.Reader) []any {
+			items := t.Items(r)
+			out := make([]any, len(items))
+			for i, v := range items {
+				out[i] = v
+			}
+			return out
+		},
+		get: func(r store.Reader, id string) (any, error) { return t.Get(r, id) },
+	}
+}
+
+// collections are the plain entity collections, by URL segment.
+var collections = map[string]collection{
+	"systems":                    collectionOf(store.Systems),
+	"deployments":                collectionOf(store.Deployments),
+	"environments":               collectionOf(store.Environments),
+	"resources":                  collectionOf(store.Resources),
+	"resource-providers":         collectionOf(store.ResourceProviders),
+	"resource-variables":         collectionOf(store.ResourceVariables),
+	"deployment-versions":        collectionOf(store.DeploymentVersions),
+	"deployment-variables":       collectionOf(store.DeploymentVariables),
+	"deployment-variable-values": collectionOf(store.DeploymentVariableValues),
+	"job-agents":                 collectionOf(store.JobAgents),
+	"policies":                   collectionOf(store.Policies),
+	"policy-skips":               collectionOf(store.PolicySkips),
+	"user-approval-records":      collectionOf(store.UserApprovalRecords),
+	"relationship-rules":         collectionOf(store.RelationshipRules),
+	"workflows":                  collectionOf(store.Workflows),
+	"workflow-runs":              collectionOf(store.WorkflowRuns),
+	"releases":                   collectionOf(store.Releases),
+}
+
+// page is the shape of every list answer.
+type page struct {
+	Items  []any `json:"items"`
+	Total  int   `json:"total"`
+	Limit  int   `json:"limit"`
+	Offset int   `json:"offset"`
+}
+
+const (
+	defaultLimit = 100
+	maxLimit     = 1_000_000
+)
+
+// paginate cuts items by the limit and offset query parameters.
+func paginate(r *http.Request, items []any) (page, error) {
+	limit, err := intParam(r, "limit", defaultLimit)
+	if err != nil {
+		return page{}, err
+	}
+	offset, err := intParam(r, "offset", 0)
+	if err != nil {
+		return page{}, err
+	}
+	if limit < 1 || limit > maxLimit {
+		return page{}, model.Invalid("limit", "must be between 1 and %d", maxLimit)
+	}
+	if offset < 0 {
+		return page{}, model.Invalid("offset", "must not be negative")
+	}
+	p := page{Total: len(items), Limit: limit, Offset: offset, Items: []any{}}
+	if offset < len(items) {
+		end := min(offset+limit, len(items))
+		p.Items = items[offset:end]
+	}
+	return p, nil
+}
+
+func intParam(r *http.Request, name string, def int) (int, error) {
+	raw := r.URL.Query().Get(name)
+	if raw == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(raw)
+	if err != nil {
+		return 0, model.Invalid(name, "%q is not a whole number", raw)
+	}
+	return n, nil
+}
+
+// snapshot returns a read view of the workspace in the path, or an error
+// when it does not exist.
+func (s *Server) snapshot(r *http.Request) (*engine.Workspace, store.Snapshot, error) {
+	id := r.PathValue("ws")
+	ws, ok := s.engine.Workspace(id)
+	if !ok {
+		return nil, store.Snapshot{}, model.Errorf(model.ENOTFOUND, "workspace %q not found", id)
+	}
+	return ws, ws.Store.Snapshot(), nil
+}
+
+func (s *Server) writePage(w http.ResponseWriter, r *http.Request, items []any) {
+	p, err := paginate(r, items)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, p)
+}
+
+func (s *Server) listCollection(c collection) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, snap, err := s.snapshot(r)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		s.writePage(w, r, c.items(snap))
+	})
+}
+
+func (s *Server) getFromCollection(c collection) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, snap, err := s.snapshot(r)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		v, err := c.get(snap, r.PathValue("id"))
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, v)
+	})
+}
+
+func (s *Server) listWorkspaces(w http.ResponseWriter, r *http.Request) {
+	var items []any
+	for _, id := range s.engine.Workspaces() {
+		if ws, ok := s.engine.Workspace(id); ok {
+			if v, err := store.Workspaces.Get(ws.Store.Snapshot(), id); err == nil {
+				items = append(items, v)
+			}
+		}
+	}
+	s.writePage(w, r, items)
+}
+
+// targetFilter holds the filters shared by jobs and release targets.
+type targetFilter struct {
+	deploymentID, environmentID, resourceID string
+}
+
+func filterOf(r *http.Request) targetFilter {
+	q := r.URL.Query()
+	return targetFilter{deploymentID: q.Get("deploymentId"), environmentID: q.Get("environmentId"), resourceID: q.Get("resourceId")}
+}
+
+func (f targetFilter) match(t *model.ReleaseTarget) bool {
+	return (f.deploymentID == "" || f.deploymentID == t.DeploymentID) &&
+		(f.environmentID == "" || f.environmentID == t.EnvironmentID) &&
+		(f.resourceID == "" || f.resourceID == t.ResourceID)
+}
+
+// candidates returns the targets a filter can match, through the narrowest
+// index it names.
+func (f targetFilter) candidates(r store.Reader) []*model.ReleaseTarget {
+	switch {
+	case f.resourceID != "":
+		return store.TargetsByResource.Get(r, f.resourceID)
+	case f.environmentID != "" && f.deploymentID != "":
+		return store.TargetsByPair.Get(r, store.PairKey(f.environmentID, f.deploymentID))
+	case f.deploymentID != "":
+		return store.TargetsByDeployment.Get(r, f.deploymentID)
+	case f.environmentID != "":
+		return store.TargetsByEnvironment.Get(r, f.environmentID)
+	}
+	return store.ReleaseTargets.Items(r)
+}

@@ -1,0 +1,135 @@
+// Package api serves Gatehouse's HTTP API: event intake, reads of every
+// workspace collection, health, metrics and the OpenAPI document.
+package api
+
+import (
+	_ "embed"
+	"io"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/gatehouse-dev/gatehouse/internal/engine"
+	"github.com/gatehouse-dev/gatehouse/internal/ingest"
+	"github.com/gatehouse-dev/gatehouse/internal/model"
+)
+
+//go:embed openapi.json
+var openAPIDocument []byte
+
+// DefaultMaxBodyBytes is the default limit on an events request body.
+const DefaultMaxBodyBytes = 32 << 20
+
+// Config configures a Server.
+type Config struct {
+	// MaxBodyBytes limits request bodies; DefaultMaxBodyBytes when zero.
+	MaxBodyBytes int64
+	// Token, when set, is required as "Authorization: Bearer <token>" on
+	// every /v1 request.
+	Token string
+	// Logger receives request errors; slog.Default() when nil.
+	Logger *slog.Logger
+	// Registry collects the API's metrics; none are kept when nil.
+	Registry *prometheus.Registry
+	// Ready reports whether the server takes requests (for /readyz).
+	Ready func() bool
+}
+
+// Server is the HTTP API over one engine.
+type Server struct {
+	engine  *engine.Engine
+	cfg     Config
+	logger  *slog.Logger
+	mux     *http.ServeMux
+	metrics *metrics
+}
+
+// New returns the API for eng.
+func New(eng *engine.Engine, cfg Config) *Server {
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	s := &Server{engine: eng, cfg: cfg, logger: cfg.Logger, mux: http.NewServeMux(), metrics: newMetrics(cfg.Registry)}
+	s.routes()
+	return s
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+
+func (s *Server) routes() {
+	s.mux.HandleFunc("GET /livez", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	s.mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
+		if s.cfg.Ready != nil && !s.cfg.Ready() {
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "starting"})
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	s.mux.HandleFunc("GET /openapi.json", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(openAPIDocument)
+	})
+	if s.cfg.Registry != nil {
+		s.mux.Handle("GET /metrics", promhttp.HandlerFor(s.cfg.Registry, promhttp.HandlerOpts{}))
+	}
+	s.mux.Handle("POST /v1/workspaces/{ws}/events", s.auth(http.HandlerFunc(s.postEvents)))
+	s.mux.Handle("GET /v1/workspaces", s.auth(http.HandlerFunc(s.listWorkspaces)))
+	s.mux.Handle("GET /v1/workspaces/{ws}/release-targets", s.auth(http.HandlerFunc(s.listReleaseTargets)))
+	s.mux.Handle("GET /v1/workspaces/{ws}/release-targets/{key}", s.auth(http.HandlerFunc(s.getReleaseTarget)))
+	s.mux.Handle("GET /v1/workspaces/{ws}/release-targets/{key}/evaluate", s.auth(http.HandlerFunc(s.evaluateReleaseTarget)))
+	s.mux.Handle("GET /v1/workspaces/{ws}/resources/{id}/relations", s.auth(http.HandlerFunc(s.resourceRelations)))
+	s.mux.Handle("GET /v1/workspaces/{ws}/jobs", s.auth(http.HandlerFunc(s.listJobs)))
+	s.mux.Handle("GET /v1/workspaces/{ws}/jobs/{id}", s.auth(http.HandlerFunc(s.getJob)))
+	for name, c := range collections {
+		s.mux.Handle("GET /v1/workspaces/{ws}/"+name, s.auth(s.listCollection(c)))
+		s.mux.Handle("GET /v1/workspaces/{ws}/"+name+"/{id}", s.auth(s.getFromCollection(c)))
+	}
+}
+
+func (s *Server) auth(next http.Handler) http.Handler {
+	if s.cfg.Token == "" {
+		return next
+	}
+	want := "Bearer " + s.cfg.Token
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != want {
+			writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "missing or wrong bearer token"})
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// postEvents applies an envelope or an array of envelopes and answers once
+// every event is committed: 202 with the number applied, or the error of the
+// first event that failed (the ones before it stay applied).
+func (s *Server) postEvents(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	ws := r.PathValue("ws")
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	events, err := ingest.Decode(body, ws)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	err = s.engine.Apply(r.Context(), ws, events)
+	s.metrics.observeEvents(len(events), model.ErrorCode(err), time.Since(start))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusAccepted, map[string]any{"applied": len(events)})
+}

@@ -1,0 +1,167 @@
+package api
+
+import (
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/internal/engine/history"
+	"github.com/gatehouse-dev/gatehouse/internal/model"
+	"github.com/gatehouse-dev/gatehouse/internal/store"
+)
+
+// releaseTargetView is a release target as the API shows it, with what
+// the engine decided for it.
+type releaseTargetView struct {
+	Key            string         `json:"key"`
+	ResourceID     string         `json:"resourceId"`
+	EnvironmentID  string         `json:"environmentId"`
+	DeploymentID   string         `json:"deploymentId"`
+	DesiredRelease *model.Release `json:"desiredRelease,omitempty"`
+	CurrentRelease *model.Release `json:"currentRelease,omitempty"`
+	LatestJob      *model.Job     `json:"latestJob,omitempty"`
+	// Reason says why the target has no new job, when the engine decided so.
+	Reason             string     `json:"reason,omitempty"`
+	NextEvaluationTime *time.Time `json:"nextEvaluationTime,omitempty"`
+}
+
+func viewTarget(r store.Reader, t *model.ReleaseTarget) releaseTargetView {
+	v := releaseTargetView{Key: t.Key(), ResourceID: t.ResourceID, EnvironmentID: t.EnvironmentID, DeploymentID: t.DeploymentID,
+		CurrentRelease: history.CurrentRelease(r, t.Key()), LatestJob: history.LatestJob(r, t.Key())}
+	if st, err := store.TargetStates.Get(r, t.Key()); err == nil {
+		v.Reason = st.Reason
+		if !st.NextEvaluation.IsZero() {
+			next := st.NextEvaluation
+			v.NextEvaluationTime = &next
+		}
+		if rel, err := store.Releases.Get(r, st.DesiredReleaseID); err == nil {
+			v.DesiredRelease = rel
+		}
+	}
+	return v
+}
+
+func (s *Server) listReleaseTargets(w http.ResponseWriter, r *http.Request) {
+	_, snap, err := s.snapshot(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	f := filterOf(r)
+	var items []any
+	for _, t := range f.candidates(snap) {
+		if f.match(t) {
+			items = append(items, viewTarget(snap, t))
+		}
+	}
+	s.writePage(w, r, items)
+}
+
+// jobView is a job with its release, as the API shows it.
+type jobView struct {
+	*model.Job
+	Release *model.Release `json:"release,omitempty"`
+}
+
+func viewJob(r store.Reader, j *model.Job) jobView {
+	v := jobView{Job: j}
+	if j.ReleaseID != "" {
+		if rel, err := store.Releases.Get(r, j.ReleaseID); err == nil {
+			v.Release = rel
+		}
+	}
+	return v
+}
+
+func (s *Server) listJobs(w http.ResponseWriter, r *http.Request) {
+	_, snap, err := s.snapshot(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	q := r.URL.Query()
+	f := filterOf(r)
+	status, agent := q.Get("status"), q.Get("jobAgentId")
+	var items []any
+	for _, j := range store.Jobs.Items(snap) {
+		if (status != "" && j.Status != status) || (agent != "" && j.JobAgentID != agent) {
+			continue
+		}
+		v := viewJob(snap, j)
+		if f != (targetFilter{}) && (v.Release == nil || !f.match(&v.Release.ReleaseTarget)) {
+			continue
+		}
+		items = append(items, v)
+	}
+	s.writePage(w, r, items)
+}
+
+func (s *Server) getJob(w http.ResponseWriter, r *http.Request) {
+	_, snap, err := s.snapshot(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	j, err := store.Jobs.Get(snap, r.PathValue("id"))
+	if errors.Is(err, model.ErrNotFound) || err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, viewJob(snap, j))
+}
+
+func (s *Server) getReleaseTarget(w http.ResponseWriter, r *http.Request) {
+	_, snap, err := s.snapshot(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	t, err := store.ReleaseTargets.Get(snap, r.PathValue("key"))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, viewTarget(snap, t))
+}
+
+func (s *Server) evaluateReleaseTarget(w http.ResponseWriter, r *http.Request) {
+	ws, _, err := s.snapshot(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	ev, err := s.engine.Evaluate(ws, r.PathValue("key"), r.URL.Query().Get("versionId"))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, ev)
+}
+
+// relationView is one relation of an entity as the API shows it.
+type relationView struct {
+	Rule       *model.RelationshipRule `json:"rule"`
+	Direction  string                  `json:"direction"`
+	EntityType string                  `json:"entityType"`
+	EntityID   string                  `json:"entityId"`
+	Entity     map[string]any          `json:"entity"`
+}
+
+func (s *Server) resourceRelations(w http.ResponseWriter, r *http.Request) {
+	ws, _, err := s.snapshot(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	rels, err := s.engine.Relations(ws, model.EntityResource, r.PathValue("id"))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	items := make([]any, 0, len(rels))
+	for _, rel := range rels {
+		items = append(items, relationView{Rule: rel.Rule.Model(), Direction: rel.Direction, EntityType: rel.EntityType,
+			EntityID: rel.EntityID, Entity: rel.Entity})
+	}
+	s.writePage(w, r, items)
+}
