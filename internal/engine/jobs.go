@@ -4,6 +4,7 @@ import (
 	"slices"
 
 	"github.com/gatehouse-dev/gatehouse/internal/engine/history"
+	"github.com/gatehouse-dev/gatehouse/internal/engine/policy"
 	"github.com/gatehouse-dev/gatehouse/internal/model"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
 )
@@ -35,11 +36,24 @@ func (u *unit) jobStatusChanged(before, j *model.Job) error {
 	}
 	u.markTarget(t)
 	if j.Status == model.JobSuccessful {
-		u.markDeployment(t.DeploymentID)
-		u.markResource(t.ResourceID)
+		// A success can satisfy progression in the deployment's other
+		// environments and dependencies of other deployments on the
+		// resource; only targets held back by those rules need a look.
+		u.markWaiting(policy.KindEnvironmentProgression, t.DeploymentID)
+		u.markWaiting(policy.KindDeploymentDependency, t.ResourceID)
 		return nil
 	}
 	return u.rollback(t, j)
+}
+
+// markWaiting marks the targets whose state says a rule of the kind held
+// them back, for the deployment or resource id.
+func (u *unit) markWaiting(kind, id string) {
+	for _, st := range store.StatesWaitingOn.Get(u.tx, store.WaitingKey(kind, id)) {
+		if t, err := store.ReleaseTargets.Get(u.tx, st.Key); err == nil {
+			u.markTarget(t)
+		}
+	}
 }
 
 // rollback creates a job for the target's current release when a rollback

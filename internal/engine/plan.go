@@ -42,6 +42,9 @@ type Plan struct {
 	Reason string
 	// NextEvaluation is when the target must be evaluated again by itself.
 	NextEvaluation *time.Time
+	// WaitingOn are the rule kinds that held back a version newer than the
+	// desired one.
+	WaitingOn []string
 }
 
 // planner computes plans; it caches what every target of one unit of work
@@ -103,6 +106,13 @@ func (p *planner) compute(t *model.ReleaseTarget, redeploy bool) (*Plan, error) 
 		plan.Evaluations = append(plan.Evaluations, ev.VersionEvaluation)
 		plan.NextEvaluation = earliest(plan.NextEvaluation, ev.next)
 		if !ev.Allowed {
+			for _, pe := range ev.Policies {
+				for _, r := range pe.Results {
+					if !r.Allowed && !slices.Contains(plan.WaitingOn, r.Kind) {
+						plan.WaitingOn = append(plan.WaitingOn, r.Kind)
+					}
+				}
+			}
 			continue
 		}
 		plan.Desired, err = buildRelease(p.r, te, v, p.relations)

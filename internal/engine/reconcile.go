@@ -1,7 +1,10 @@
 package engine
 
 import (
+	"runtime"
 	"slices"
+
+	"golang.org/x/sync/errgroup"
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/internal/model"
@@ -49,29 +52,54 @@ func (u *unit) reconcile() error {
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
-	for _, k := range keys {
-		t, err := store.ReleaseTargets.Get(u.tx, k)
-		if err != nil {
+	plans, err := p.computeAll(u.tx, keys, u.redeploy)
+	if err != nil {
+		return err
+	}
+	for i, plan := range plans {
+		if plan == nil {
 			continue // removed by this event
 		}
-		plan, err := p.compute(t, u.redeploy[k])
-		if err != nil {
-			return err
+		if u.redeploy[keys[i]] && plan.Desired == nil {
+			return model.Errorf(model.ECONFLICT, "release target %s has no desired release to redeploy", keys[i])
 		}
-		if u.redeploy[k] && plan.Desired == nil {
-			return model.Errorf(model.ECONFLICT, "release target %s has no desired release to redeploy", k)
-		}
-		if err := u.applyPlan(p, plan); err != nil {
+		if err := u.applyPlan(plan); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
+// computeAll plans the targets with keys, in parallel: plans only read the
+// transaction, and no plan depends on another's writes (each target's jobs
+// and releases are its own), so they are computed first and applied after,
+// in key order.
+func (p *planner) computeAll(r store.Reader, keys []string, redeploy map[string]bool) ([]*Plan, error) {
+	plans := make([]*Plan, len(keys))
+	workers := min(runtime.GOMAXPROCS(0), max(1, len(keys)/64))
+	var g errgroup.Group
+	for w := range workers {
+		g.Go(func() error {
+			for i := w; i < len(keys); i += workers {
+				t, err := store.ReleaseTargets.Get(r, keys[i])
+				if err != nil {
+					continue
+				}
+				if plans[i], err = p.compute(t, redeploy[keys[i]]); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	return plans, g.Wait()
+}
+
 // applyPlan writes what a plan decided: the desired release (once per
 // content), the target's state, and the new jobs.
-func (u *unit) applyPlan(p *planner, plan *Plan) error {
-	state := &model.TargetState{Key: plan.Target.Key()}
+func (u *unit) applyPlan(plan *Plan) error {
+	state := &model.TargetState{Key: plan.Target.Key(), ResourceID: plan.Target.ResourceID,
+		DeploymentID: plan.Target.DeploymentID, WaitingOn: plan.WaitingOn}
 	if plan.NextEvaluation != nil {
 		state.NextEvaluation = *plan.NextEvaluation
 		u.wake(*plan.NextEvaluation)

@@ -35,4 +35,10 @@ type TargetState struct {
 	DesiredReleaseID string
 	Reason           string
 	NextEvaluation   time.Time
+	// WaitingOn lists the rule kinds that held back a version newer than the
+	// desired one (or any version, when none is desired); outside events
+	// that can satisfy those kinds re-evaluate exactly these targets.
+	WaitingOn []string
+	// ResourceID and DeploymentID are the target's, for the indexes.
+	ResourceID, DeploymentID string
 }

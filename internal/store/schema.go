@@ -3,8 +3,6 @@ package store
 import (
 	"time"
 
-	"github.com/hashicorp/go-memdb"
-
 	"github.com/gatehouse-dev/gatehouse/internal/model"
 )
 
@@ -19,13 +17,13 @@ const (
 	byProvider    = "provider"
 	byVariable    = "variable"
 	byRelease     = "release"
-	byAgent       = "agent"
 	byExternal    = "external"
 	byTarget      = "target"
 	byPair        = "pair"
 	byOwner       = "owner"
 	byRun         = "run"
 	byApproval    = "approval"
+	byWaiting     = "waiting"
 )
 
 func timeCol(t time.Time) any {
@@ -112,7 +110,6 @@ var (
 		Key: func(j *model.Job) string { return j.ID },
 		Indexes: []Index[model.Job]{
 			{Name: byRelease, Values: func(j *model.Job) []string { return one(j.ReleaseID) }},
-			{Name: byAgent, Values: func(j *model.Job) []string { return one(j.JobAgentID) }},
 			{Name: byExternal, Values: func(j *model.Job) []string { return one(externalKey(j.JobAgentID, j.ExternalID)) }},
 			{Name: byTarget, Values: func(j *model.Job) []string { return one(jobTarget(j)) }},
 		},
@@ -193,7 +190,16 @@ var (
 			{Name: byPair, Values: func(t *model.ReleaseTarget) []string { return one(PairKey(t.EnvironmentID, t.DeploymentID)) }},
 		}}
 	TargetStates = &Table[model.TargetState]{Name: "target_state", Kind: "TargetState", Derived: true,
-		Key: func(s *model.TargetState) string { return s.Key }}
+		Key: func(s *model.TargetState) string { return s.Key },
+		Indexes: []Index[model.TargetState]{
+			{Name: byWaiting, Values: func(s *model.TargetState) []string {
+				out := make([]string, 0, 2*len(s.WaitingOn))
+				for _, kind := range s.WaitingOn {
+					out = append(out, WaitingKey(kind, s.DeploymentID), WaitingKey(kind, s.ResourceID))
+				}
+				return out
+			}},
+		}}
 	EnvironmentResources = membershipTable("environment_resource", "EnvironmentResource")
 	DeploymentResources  = membershipTable("deployment_resource", "DeploymentResource")
 )
@@ -217,7 +223,6 @@ var (
 	ValuesByVariable               = DeploymentVariableValues.Lookup(byVariable)
 	ReleasesByTarget               = Releases.Lookup(byTarget)
 	JobsByRelease                  = Jobs.Lookup(byRelease)
-	JobsByAgent                    = Jobs.Lookup(byAgent)
 	JobsByExternalID               = Jobs.Lookup(byExternal)
 	JobsByTarget                   = Jobs.Lookup(byTarget)
 	SkipsByVersion                 = PolicySkips.Lookup(byVersion)
@@ -231,6 +236,7 @@ var (
 	TargetsByEnvironment           = ReleaseTargets.Lookup(byEnvironment)
 	TargetsByDeployment            = ReleaseTargets.Lookup(byDeployment)
 	TargetsByPair                  = ReleaseTargets.Lookup(byPair)
+	StatesWaitingOn                = TargetStates.Lookup(byWaiting)
 	EnvironmentResourcesByOwner    = EnvironmentResources.Lookup(byOwner)
 	EnvironmentResourcesByResource = EnvironmentResources.Lookup(byResource)
 	DeploymentResourcesByOwner     = DeploymentResources.Lookup(byOwner)
@@ -254,14 +260,6 @@ var tableByName = func() map[string]Schema {
 	return m
 }()
 
-func memSchema() *memdb.DBSchema {
-	s := &memdb.DBSchema{Tables: map[string]*memdb.TableSchema{}}
-	for _, t := range Tables {
-		s.Tables[t.TableName()] = t.memSchema()
-	}
-	return s
-}
-
 // PairKey is the index key of an (environment, deployment) pair.
 func PairKey(environmentID, deploymentID string) string { return environmentID + "/" + deploymentID }
 
@@ -283,4 +281,16 @@ func jobTarget(j *model.Job) string {
 		return ""
 	}
 	return j.DispatchContext.Release.ReleaseTarget.Key()
+}
+
+// WaitingKey is the index key of target states held back by a rule kind, per
+// deployment or per resource id.
+func WaitingKey(kind, id string) string { return kind + "/" + id }
+
+// one returns a single-valued index function's result as a slice.
+func one(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return []string{s}
 }

@@ -1,13 +1,13 @@
 // Package store keeps one workspace's entities in memory, behind tables that
 // are written through to a database.
 //
-// Each workspace has its own in-memory database (go-memdb): readers take a
-// snapshot and never wait; one writer at a time opens a Tx, changes tables
-// through the generic Table[T] methods, and commits. Commit first hands every
-// change of the transaction to the Persister as one database transaction, and
-// only when that succeeds swaps the in-memory root, so a failed database write
-// leaves memory exactly as it was and no reader ever sees state the database
-// does not hold.
+// Each workspace has its own in-memory state (see memory.go): one writer at
+// a time opens a Tx, changes tables through the generic Table[T] methods, and
+// commits. Commit first hands every change of the transaction to the
+// Persister as one database transaction, and only when that succeeds folds
+// the changes into what readers see, so a failed database write leaves
+// memory exactly as it was and no reader ever sees state the database does
+// not hold.
 //
 // Stored values are immutable: never modify an entity obtained from the
 // store; copy it, change the copy, and Upsert the copy.
@@ -16,10 +16,10 @@ package store
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
-	"github.com/hashicorp/go-memdb"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
@@ -44,7 +44,7 @@ type Schema interface {
 	Encode(obj any) ([]byte, error)
 	// Decode reads a JSON document written by Encode.
 	Decode(data []byte) (any, error)
-	memSchema() *memdb.TableSchema
+	indexValues(obj any) map[string][]string
 }
 
 // Change is one net change of a committed transaction: After is nil for a
@@ -86,7 +86,7 @@ func WithTracer(t trace.Tracer) Option { return func(s *Store) { s.tracer = t } 
 // are serialised by the Store (one write Tx at a time).
 type Store struct {
 	workspaceID string
-	db          *memdb.MemDB
+	state       *committed
 	persister   Persister
 	now         func() time.Time
 	tracer      trace.Tracer
@@ -95,11 +95,7 @@ type Store struct {
 
 // New returns an empty store for one workspace.
 func New(workspaceID string, opts ...Option) (*Store, error) {
-	db, err := memdb.NewMemDB(memSchema())
-	if err != nil {
-		return nil, fmt.Errorf("store schema: %w", err)
-	}
-	s := &Store{workspaceID: workspaceID, db: db, now: time.Now, tracer: otel.Tracer("gatehouse/store")}
+	s := &Store{workspaceID: workspaceID, state: newCommitted(), now: time.Now, tracer: otel.Tracer("gatehouse/store")}
 	for _, o := range opts {
 		o(s)
 	}
@@ -109,39 +105,48 @@ func New(workspaceID string, opts ...Option) (*Store, error) {
 // WorkspaceID returns the workspace the store holds.
 func (s *Store) WorkspaceID() string { return s.workspaceID }
 
-// Reader is a consistent view of a store: a Snapshot or a Tx.
+// Reader is a view of a store: a Snapshot or a Tx.
 type Reader interface {
-	memTxn() *memdb.Txn
+	// view returns the state to read and a function that ends the read.
+	view() (view, func())
 }
 
-// Snapshot is a read-only, consistent view of the store at one moment.
-type Snapshot struct{ txn *memdb.Txn }
+// Snapshot reads the committed state. Each read sees a committed state in
+// full (never part of a commit); two reads may see two successive commits.
+type Snapshot struct{ state *committed }
 
-func (s Snapshot) memTxn() *memdb.Txn { return s.txn }
+func (s Snapshot) view() (view, func()) {
+	s.state.mu.RLock()
+	return view{base: s.state}, s.state.mu.RUnlock
+}
 
-// Snapshot returns a view of the committed state; it never blocks.
-func (s *Store) Snapshot() Snapshot { return Snapshot{txn: s.db.Txn(false)} }
+// Snapshot returns a reader of the committed state. A read waits only while
+// a commit folds its changes in.
+func (s *Store) Snapshot() Snapshot { return Snapshot{state: s.state} }
 
 // Tx is a write transaction. Changes made through it are visible to it at
-// once and to everyone else only after Commit succeeds. A Tx is used by one
-// goroutine.
+// once and to everyone else only after Commit succeeds. A Tx is written by
+// one goroutine; concurrent reads of it are safe while nobody writes.
 type Tx struct {
 	store *Store
-	txn   *memdb.Txn
+	over  *overlay
 	ctx   context.Context
 	now   time.Time
 	done  bool
 }
 
-func (tx *Tx) memTxn() *memdb.Txn { return tx.txn }
+func noop() {}
+
+// view reads the transaction's overlay over the committed state. It needs no
+// lock: only this transaction's commit changes the committed state, and the
+// store's writer lock keeps every other writer out.
+func (tx *Tx) view() (view, func()) { return view{base: tx.store.state, over: tx.over}, noop }
 
 // Begin opens the write transaction, waiting for any other writer to finish.
 // Every Begin must be followed by Commit or Abort (defer Abort is safe).
 func (s *Store) Begin(ctx context.Context) *Tx {
 	s.writer.Lock()
-	txn := s.db.Txn(true)
-	txn.TrackChanges()
-	return &Tx{store: s, txn: txn, ctx: ctx, now: s.now().UTC()}
+	return &Tx{store: s, over: &overlay{}, ctx: ctx, now: s.now().UTC()}
 }
 
 // Now returns the time fixed when the transaction began.
@@ -153,18 +158,45 @@ func (tx *Tx) Context() context.Context { return tx.ctx }
 // WorkspaceID returns the workspace being written.
 func (tx *Tx) WorkspaceID() string { return tx.store.workspaceID }
 
+func (tx *Tx) writable() error {
+	if tx.done {
+		return fmt.Errorf("write: transaction already closed")
+	}
+	return nil
+}
+
+// write records obj (nil to remove) under key in the overlay.
+func (tx *Tx) write(t Schema, key string, obj any) {
+	ot := tx.over.table(t.TableName())
+	ot.rows.put(t, key, obj)
+	tx.over.seq++
+	ot.touched[key] = tx.over.seq
+}
+
 // Changes returns the net changes made so far, in the order of their last
-// write.
+// write. A row created and removed in the same transaction is no change.
 func (tx *Tx) Changes() []Change {
-	mc := tx.txn.Changes()
-	out := make([]Change, 0, len(mc))
-	for _, c := range mc {
-		t := tableByName[c.Table]
-		obj := c.After
-		if obj == nil {
-			obj = c.Before
+	type seqChange struct {
+		seq int
+		c   Change
+	}
+	var all []seqChange
+	for name, ot := range tx.over.tables {
+		t := tableByName[name]
+		base := tx.store.state.tables[name].byKey
+		for key, seq := range ot.touched {
+			before := base[key]
+			after := ot.rows.byKey[key]
+			if before == nil && after == nil {
+				continue
+			}
+			all = append(all, seqChange{seq, Change{Table: t, Key: key, Before: before, After: after}})
 		}
-		out = append(out, Change{Table: t, Key: t.KeyOf(obj), Before: c.Before, After: c.After})
+	}
+	slices.SortFunc(all, func(a, b seqChange) int { return a.seq - b.seq })
+	out := make([]Change, len(all))
+	for i, sc := range all {
+		out[i] = sc.c
 	}
 	return out
 }
@@ -177,9 +209,10 @@ func (tx *Tx) Commit() error {
 		return fmt.Errorf("commit: transaction already closed")
 	}
 	defer tx.close()
+	changes := tx.Changes()
 	if p := tx.store.persister; p != nil {
 		var durable []Change
-		for _, c := range tx.Changes() {
+		for _, c := range changes {
 			if !c.Table.IsDerived() {
 				durable = append(durable, c)
 			}
@@ -191,12 +224,16 @@ func (tx *Tx) Commit() error {
 			err := p.Persist(ctx, Batch{WorkspaceID: tx.store.workspaceID, Changes: durable})
 			endSpan(span, err)
 			if err != nil {
-				tx.txn.Abort()
 				return fmt.Errorf("commit: %w", err)
 			}
 		}
 	}
-	tx.txn.Commit()
+	state := tx.store.state
+	state.mu.Lock()
+	for _, c := range changes {
+		state.tables[c.Table.TableName()].put(c.Table, c.Key, c.After)
+	}
+	state.mu.Unlock()
 	return nil
 }
 
@@ -205,12 +242,12 @@ func (tx *Tx) Abort() {
 	if tx.done {
 		return
 	}
-	tx.txn.Abort()
 	tx.close()
 }
 
 func (tx *Tx) close() {
 	tx.done = true
+	tx.over = &overlay{}
 	tx.store.writer.Unlock()
 }
 
@@ -219,23 +256,22 @@ func (tx *Tx) startSpan(name, id string) (context.Context, trace.Span) {
 		attribute.String("workspace.id", tx.store.workspaceID), attribute.String("entity.id", id)))
 }
 
-// Load inserts entities read from the database into an empty store without
+// Load inserts entities read from the database into the store without
 // writing them back. It is how a workspace is restored on start.
 func (s *Store) Load(fn func(put func(table Schema, obj any) error) error) error {
 	s.writer.Lock()
 	defer s.writer.Unlock()
-	txn := s.db.Txn(true)
+	loaded := newCommitted()
 	put := func(t Schema, obj any) error {
-		if err := txn.Insert(t.TableName(), obj); err != nil {
-			return fmt.Errorf("load %s: %w", t.TableName(), err)
-		}
+		loaded.tables[t.TableName()].put(t, t.KeyOf(obj), obj)
 		return nil
 	}
 	if err := fn(put); err != nil {
-		txn.Abort()
 		return err
 	}
-	txn.Commit()
+	s.state.mu.Lock()
+	s.state.tables = loaded.tables
+	s.state.mu.Unlock()
 	return nil
 }
 

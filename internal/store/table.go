@@ -4,15 +4,11 @@ import (
 	"encoding/json"
 	"fmt"
 
-	"github.com/hashicorp/go-memdb"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/gatehouse-dev/gatehouse/internal/model"
 )
-
-// idIndex is the name of every table's primary index.
-const idIndex = "id"
 
 // Table describes one entity kind: how it is keyed, which secondary indexes
 // it has and whether it is written to the database. One generic Table serves
@@ -66,43 +62,40 @@ func (t *Table[T]) Lookup(index string) Lookup[T] {
 }
 
 // Get returns the entities whose index value equals value, in key order.
+// The returned values must not be modified.
 func (l Lookup[T]) Get(r Reader, value string) []*T {
-	return l.table.collect(r.memTxn(), l.index, value)
+	v, done := r.view()
+	defer done()
+	return l.table.collect(v, v.keys(l.table.Name, l.index, value))
 }
 
-// First returns one entity whose index value equals value, or ErrNotFound.
+// First returns the entity with the smallest key whose index value equals
+// value, or ErrNotFound.
 func (l Lookup[T]) First(r Reader, value string) (*T, error) {
-	obj, err := r.memTxn().First(l.table.Name, l.index, value)
-	if err != nil {
-		return nil, fmt.Errorf("lookup %s by %s: %w", l.table.Kind, l.index, err)
-	}
-	if obj == nil {
+	v, done := r.view()
+	defer done()
+	keys := v.keys(l.table.Name, l.index, value)
+	if len(keys) == 0 {
 		return nil, model.ErrNotFound
 	}
+	obj, _ := v.get(l.table.Name, keys[0])
 	return obj.(*T), nil
 }
 
 // Count returns how many entities have the index value.
 func (l Lookup[T]) Count(r Reader, value string) int {
-	it, err := r.memTxn().Get(l.table.Name, l.index, value)
-	if err != nil {
-		return 0
-	}
-	n := 0
-	for obj := it.Next(); obj != nil; obj = it.Next() {
-		n++
-	}
-	return n
+	v, done := r.view()
+	defer done()
+	return len(v.keys(l.table.Name, l.index, value))
 }
 
 // Get returns the entity with the given key, or an error wrapping
 // model.ErrNotFound. The returned value must not be modified.
 func (t *Table[T]) Get(r Reader, id string) (*T, error) {
-	obj, err := r.memTxn().First(t.Name, idIndex, id)
-	if err != nil {
-		return nil, fmt.Errorf("get %s %s: %w", t.Kind, id, err)
-	}
-	if obj == nil {
+	v, done := r.view()
+	defer done()
+	obj, ok := v.get(t.Name, id)
+	if !ok {
 		return nil, fmt.Errorf("%s %s: %w", t.Kind, id, model.ErrNotFound)
 	}
 	return obj.(*T), nil
@@ -110,38 +103,36 @@ func (t *Table[T]) Get(r Reader, id string) (*T, error) {
 
 // Has reports whether an entity with the key exists.
 func (t *Table[T]) Has(r Reader, id string) bool {
-	obj, err := r.memTxn().First(t.Name, idIndex, id)
-	return err == nil && obj != nil
+	v, done := r.view()
+	defer done()
+	_, ok := v.get(t.Name, id)
+	return ok
 }
 
 // Items returns every entity of the table in key order. The returned values
 // must not be modified.
 func (t *Table[T]) Items(r Reader) []*T {
-	return t.collect(r.memTxn(), idIndex)
+	v, done := r.view()
+	defer done()
+	return t.collect(v, v.keys(t.Name, "", ""))
 }
 
 // Count returns the number of entities in the table.
 func (t *Table[T]) Count(r Reader) int {
-	it, err := r.memTxn().Get(t.Name, idIndex)
-	if err != nil {
-		return 0
+	v, done := r.view()
+	defer done()
+	if v.over == nil || v.over.tables[t.Name] == nil {
+		return len(v.base.tables[t.Name].byKey)
 	}
-	n := 0
-	for obj := it.Next(); obj != nil; obj = it.Next() {
-		n++
-	}
-	return n
+	return len(v.keys(t.Name, "", ""))
 }
 
-func (t *Table[T]) collect(txn *memdb.Txn, index string, args ...any) []*T {
-	it, err := txn.Get(t.Name, index, args...)
-	if err != nil {
-		// Only an unknown table or index errors here: a schema bug.
-		panic(fmt.Sprintf("store: %s.%s: %v", t.Name, index, err))
-	}
-	var out []*T
-	for obj := it.Next(); obj != nil; obj = it.Next() {
-		out = append(out, obj.(*T))
+func (t *Table[T]) collect(v view, keys []string) []*T {
+	out := make([]*T, 0, len(keys))
+	for _, k := range keys {
+		if obj, ok := v.get(t.Name, k); ok {
+			out = append(out, obj.(*T))
+		}
 	}
 	return out
 }
@@ -153,18 +144,19 @@ func (t *Table[T]) collect(txn *memdb.Txn, index string, args ...any) []*T {
 func (t *Table[T]) Upsert(tx *Tx, id string, v *T) (err error) {
 	_, span := tx.startSpan("store.Upsert"+t.Kind, id)
 	defer func() { endSpan(span, err) }()
+	if err := tx.writable(); err != nil {
+		return err
+	}
 	if v == nil {
 		return model.Errorf(model.EINVALID, "upsert %s %s: no entity", t.Kind, id)
-	}
-	if key := t.Key(v); key != id {
-		return model.Errorf(model.EINVALID, "upsert %s: id %q does not match the entity's id %q", t.Kind, id, key)
 	}
 	if id == "" {
 		return model.Errorf(model.EINVALID, "upsert %s: empty id", t.Kind)
 	}
-	if err := tx.txn.Insert(t.Name, v); err != nil {
-		return fmt.Errorf("upsert %s %s: %w", t.Kind, id, err)
+	if key := t.Key(v); key != id {
+		return model.Errorf(model.EINVALID, "upsert %s: id %q does not match the entity's id %q", t.Kind, id, key)
 	}
+	tx.write(t, id, v)
 	return nil
 }
 
@@ -173,16 +165,13 @@ func (t *Table[T]) Upsert(tx *Tx, id string, v *T) (err error) {
 func (t *Table[T]) Remove(tx *Tx, id string) (err error) {
 	_, span := tx.startSpan("store.Remove"+t.Kind, id)
 	defer func() { endSpan(span, err) }()
-	obj, err := tx.txn.First(t.Name, idIndex, id)
-	if err != nil {
-		return fmt.Errorf("remove %s %s: %w", t.Kind, id, err)
+	if err := tx.writable(); err != nil {
+		return err
 	}
-	if obj == nil {
+	if !t.Has(tx, id) {
 		return fmt.Errorf("remove %s %s: %w", t.Kind, id, model.ErrNotFound)
 	}
-	if err := tx.txn.Delete(t.Name, obj); err != nil {
-		return fmt.Errorf("remove %s %s: %w", t.Kind, id, err)
-	}
+	tx.write(t, id, nil)
 	return nil
 }
 
@@ -226,15 +215,16 @@ func (t *Table[T]) Decode(data []byte) (any, error) {
 	return v, nil
 }
 
-func (t *Table[T]) memSchema() *memdb.TableSchema {
-	ts := &memdb.TableSchema{Name: t.Name, Indexes: map[string]*memdb.IndexSchema{
-		idIndex: {Name: idIndex, Unique: true, Indexer: keyIndexer[T]{key: t.Key}},
-	}}
-	for _, ix := range t.Indexes {
-		ts.Indexes[ix.Name] = &memdb.IndexSchema{Name: ix.Name, AllowMissing: true,
-			Indexer: multiIndexer[T]{values: ix.Values}}
+func (t *Table[T]) indexValues(obj any) map[string][]string {
+	if len(t.Indexes) == 0 {
+		return nil
 	}
-	return ts
+	v := obj.(*T)
+	out := make(map[string][]string, len(t.Indexes))
+	for _, ix := range t.Indexes {
+		out[ix.Name] = ix.Values(v)
+	}
+	return out
 }
 
 func endSpan(span trace.Span, err error) {

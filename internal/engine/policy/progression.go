@@ -68,8 +68,11 @@ func evalEnvironmentProgression(in *Input, rule *model.PolicyRule) Result {
 		}
 	}
 	if best != nil {
-		r := Allow(rule, KindEnvironmentProgression, fmt.Sprintf("%s succeeded in %s",
-			progressionVersionName(in.Version), progressionEnvName(best.env))).Satisfied(best.satisfied)
+		msg := fmt.Sprintf("%s succeeded in %s", progressionVersionName(in.Version), progressionEnvName(best.env))
+		if best.total == 0 {
+			msg = fmt.Sprintf("%s has no targets of this deployment to wait for", progressionEnvName(best.env))
+		}
+		r := Allow(rule, KindEnvironmentProgression, msg).Satisfied(best.satisfied)
 		r.Details = details
 		return r
 	}

@@ -86,9 +86,11 @@ func rolloutStart(in *Input) (time.Time, bool) {
 
 // rolloutOrder returns the keys of the targets of target's deployment and
 // environment in rollout order: ascending FNV-1a-64 of targetKey+versionID,
-// ties by key. Hashing with the version id gives each version its own
-// order, so the same target is not always first; the order depends only on
-// keys, so every evaluation agrees on it. The target itself is included even
+// ties by key. Hashing with the version id varies the order between
+// versions, so the same target is not always first (FNV-1a mixes its last
+// bytes weakly: ids that differ only at the end, v1 and v2, may share an
+// order; UUIDs do not). The order depends only on keys, so every evaluation
+// agrees on it. The target itself is included even
 // if the derived target table does not list it (yet).
 func rolloutOrder(r store.Reader, target *model.ReleaseTarget, versionID string) []string {
 	type ranked struct {

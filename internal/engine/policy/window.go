@@ -134,43 +134,42 @@ func windowRecurrence(text string, loc *time.Location, notBefore time.Time) (*rr
 // for sub-daily frequencies the least whole number of days that is a
 // multiple of k hours, minutes or seconds) to at least one period before t.
 // rrule-go counts in wall-clock fields, so whole-period steps keep every
-// occurrence after the new anchor in phase with the original. The anchor is
-// kept when no step fits or when the moved one would not be midnight (a zone
-// whose clocks skip midnight on that date), as rrule-go takes missing
-// BYHOUR/BYMINUTE/BYSECOND from the anchor's clock.
+// occurrence after the new anchor in phase with the original.
+//
+// A moved anchor must be midnight, as rrule-go takes a missing BYHOUR,
+// BYMINUTE or BYSECOND from the anchor's clock; in a zone whose clocks skip
+// midnight on that date one period less is tried, and failing that (or when
+// no step fits) the anchor stays where it is.
 func skipPeriods(freq rrule.Frequency, k int, anchor, t time.Time) time.Time {
 	ay, am, ad := anchor.Date()
 	ty, tm, td := t.Date()
-	var moved time.Time
+	var n int                        // whole periods to skip
+	var at func(n int) (y, m, d int) // the date n periods after the anchor's
 	switch freq {
 	case rrule.YEARLY:
-		n := (ty-ay)/k - 1
-		if n <= 0 {
-			return anchor
-		}
-		moved = time.Date(ay+n*k, am, ad, 0, 0, 0, 0, anchor.Location())
+		n = (ty-ay)/k - 1
+		at = func(n int) (int, int, int) { return ay + n*k, int(am), ad }
 	case rrule.MONTHLY:
-		n := ((ty-ay)*12+int(tm-am))/k - 1
-		if n <= 0 {
-			return anchor
-		}
-		moved = time.Date(ay, am+time.Month(n*k), ad, 0, 0, 0, 0, anchor.Location())
+		n = ((ty-ay)*12+int(tm-am))/k - 1
+		at = func(n int) (int, int, int) { return ay, int(am) + n*k, ad }
 	default:
 		days := periodDays(freq, k)
-		elapsed := int(time.Date(ty, tm, td, 0, 0, 0, 0, time.UTC).Sub(time.Date(ay, am, ad, 0, 0, 0, 0, time.UTC)) / (24 * time.Hour))
 		if days <= 0 {
 			return anchor
 		}
-		n := elapsed/days - 1
-		if n <= 0 {
-			return anchor
+		elapsed := (time.Date(ty, tm, td, 0, 0, 0, 0, time.UTC).Unix() -
+			time.Date(ay, am, ad, 0, 0, 0, 0, time.UTC).Unix()) / (24 * 60 * 60)
+		n = int(elapsed)/days - 1
+		at = func(n int) (int, int, int) { return ay, int(am), ad + n*days }
+	}
+	for i := n; i > 0 && i >= n-1; i-- {
+		y, m, d := at(i)
+		moved := time.Date(y, time.Month(m), d, 0, 0, 0, 0, anchor.Location())
+		if h, mi, s := moved.Clock(); h == 0 && mi == 0 && s == 0 {
+			return moved
 		}
-		moved = time.Date(ay, am, ad+n*days, 0, 0, 0, 0, anchor.Location())
 	}
-	if h, m, s := moved.Clock(); h != 0 || m != 0 || s != 0 {
-		return anchor
-	}
-	return moved
+	return anchor
 }
 
 // periodDays is the length in days of one whole period of a weekly, daily or

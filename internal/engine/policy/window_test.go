@@ -1,0 +1,211 @@
+package policy
+
+import (
+	"slices"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/teambition/rrule-go"
+
+	"github.com/gatehouse-dev/gatehouse/internal/model"
+)
+
+func TestEvalDeploymentWindow(t *testing.T) {
+	const daily9 = "FREQ=DAILY;BYHOUR=9;BYMINUTE=0;BYSECOND=0"
+	window := func(rr string, minutes int, tz string, allow *bool) string {
+		js := `{"id": "r", "deploymentWindow": {"rrule": ` + strconv.Quote(rr) + `, "durationMinutes": ` + strconv.Itoa(minutes)
+		if tz != "" {
+			js += `, "timezone": ` + strconv.Quote(tz)
+		}
+		if allow != nil {
+			js += `, "allowWindow": ` + strconv.FormatBool(*allow)
+		}
+		return js + `}}`
+	}
+	yes, no := true, false
+	tests := []struct {
+		name       string
+		rule       string
+		now        string
+		undeployed bool // the target has no current release
+		want       progWant
+	}{
+		// Allow windows, UTC (the default timezone).
+		{name: "window start is inside", rule: window(daily9, 60, "", nil), now: "2026-03-10T09:00:00Z",
+			want: progWant{state: "allowed", satisfiedAt: progTime(t, "2026-03-10T09:00:00Z"), noNext: true,
+				msg: "until 10:00 UTC"}},
+		{name: "explicit allowWindow true", rule: window(daily9, 60, "UTC", &yes), now: "2026-03-10T09:59:59Z",
+			want: progWant{state: "allowed"}},
+		{name: "window end is outside", rule: window(daily9, 60, "", nil), now: "2026-03-10T10:00:00Z",
+			want: progWant{state: "pending", next: progTime(t, "2026-03-11T09:00:00Z"),
+				msg: "opens at 2026-03-11 09:00 UTC"}},
+		{name: "before the window", rule: window(daily9, 60, "", nil), now: "2026-03-10T08:59:00Z",
+			want: progWant{state: "pending", next: progTime(t, "2026-03-10T09:00:00Z"), msg: "opens at 09:00 UTC"}},
+		{name: "RRULE: prefix and weekly days", rule: window("RRULE:FREQ=WEEKLY;BYDAY=MO,WE;BYHOUR=9", 120, "", nil),
+			now:  "2026-03-10T09:30:00Z", // a Tuesday
+			want: progWant{state: "pending", next: progTime(t, "2026-03-11T09:00:00Z")}},
+		{name: "explicit DTSTART sets the time of day", rule: window("DTSTART:20260101T133000Z\nRRULE:FREQ=DAILY", 30, "", nil),
+			now:  "2026-03-10T13:45:00Z",
+			want: progWant{state: "allowed", satisfiedAt: progTime(t, "2026-03-10T13:30:00Z")}},
+		{name: "DTSTART with TZID", rule: window("DTSTART;TZID=America/New_York:20260101T090000\r\nRRULE:FREQ=DAILY", 60, "", nil),
+			now:  "2026-03-10T13:30:00Z", // 09:30 EDT
+			want: progWant{state: "allowed"}},
+		{name: "recurrence over", rule: window("FREQ=DAILY;BYHOUR=9;UNTIL=20260301T000000Z", 60, "", nil),
+			now:  "2026-03-10T12:00:00Z",
+			want: progWant{state: "denied", msg: "no further occurrences"}},
+
+		// Allow windows in New York across the start of DST on 2026-03-08
+		// (09:00 EST = 14:00 UTC before, 09:00 EDT = 13:00 UTC after).
+		{name: "NY before DST inside", rule: window(daily9, 60, "America/New_York", nil), now: "2026-03-07T14:30:00Z",
+			want: progWant{state: "allowed", satisfiedAt: progTime(t, "2026-03-07T14:00:00Z")}},
+		{name: "NY before DST, an hour early", rule: window(daily9, 60, "America/New_York", nil), now: "2026-03-07T13:30:00Z",
+			want: progWant{state: "pending", next: progTime(t, "2026-03-07T14:00:00Z")}},
+		{name: "NY on the DST day waits for 09:00 EDT", rule: window(daily9, 60, "America/New_York", nil), now: "2026-03-08T12:00:00Z",
+			want: progWant{state: "pending", next: progTime(t, "2026-03-08T13:00:00Z")}},
+		{name: "NY from the night before DST", rule: window(daily9, 60, "America/New_York", nil), now: "2026-03-07T20:00:00Z",
+			want: progWant{state: "pending", next: progTime(t, "2026-03-08T13:00:00Z")}},
+		{name: "NY after DST inside", rule: window(daily9, 60, "America/New_York", nil), now: "2026-03-09T13:30:00Z",
+			want: progWant{state: "allowed", satisfiedAt: progTime(t, "2026-03-09T13:00:00Z")}},
+		{name: "NY after DST end is exclusive", rule: window(daily9, 60, "America/New_York", nil), now: "2026-03-09T14:00:00Z",
+			want: progWant{state: "pending", next: progTime(t, "2026-03-10T13:00:00Z")}},
+		{name: "NY back to EST in November", rule: window(daily9, 60, "America/New_York", nil), now: "2026-10-31T20:00:00Z",
+			want: progWant{state: "pending", next: progTime(t, "2026-11-01T14:00:00Z")}},
+
+		// Deny windows.
+		{name: "deny window inside waits for its end", rule: window(daily9, 60, "America/New_York", &no), now: "2026-03-09T13:00:00Z",
+			want: progWant{state: "pending", next: progTime(t, "2026-03-09T14:00:00Z"), msg: "inside a deny window until 14:00 UTC"}},
+		{name: "deny window end is outside", rule: window(daily9, 60, "America/New_York", &no), now: "2026-03-09T14:00:00Z",
+			want: progWant{state: "allowed", next: progTime(t, "2026-03-10T13:00:00Z"), msg: "next one starts"}},
+		{name: "outside deny window names the next one", rule: window(daily9, 60, "", &no), now: "2026-03-10T08:00:00Z",
+			want: progWant{state: "allowed", next: progTime(t, "2026-03-10T09:00:00Z")}},
+		{name: "touching deny windows are one", rule: window("FREQ=DAILY;BYHOUR=9,10", 60, "", &no), now: "2026-03-10T09:15:00Z",
+			want: progWant{state: "pending", next: progTime(t, "2026-03-10T11:00:00Z")}},
+		{name: "overlapping deny windows are one", rule: window("FREQ=WEEKLY;BYDAY=FR,SA,SU;BYHOUR=17", 24*60, "", &no),
+			now:  "2026-03-13T18:00:00Z", // Friday
+			want: progWant{state: "pending", next: progTime(t, "2026-03-16T17:00:00Z")}},
+		{name: "deny recurrence over", rule: window("FREQ=DAILY;COUNT=1", 60, "", &no), now: "2026-03-10T12:00:00Z",
+			want: progWant{state: "allowed", noNext: true}},
+
+		// Not applicable, or broken.
+		{name: "no current release: ignored", rule: window(daily9, 60, "", nil), now: "2026-03-10T12:00:00Z", undeployed: true,
+			want: progWant{state: "allowed", noNext: true, msg: "ignored"}},
+		{name: "no current release: deny window ignored", rule: window(daily9, 60, "", &no), now: "2026-03-10T09:30:00Z",
+			undeployed: true, want: progWant{state: "allowed", msg: "ignored"}},
+		{name: "invalid rrule", rule: window("FREQ=SOMETIMES", 60, "", nil), now: "2026-03-10T12:00:00Z",
+			want: progWant{state: "denied", msg: "invalid rrule"}},
+		{name: "rrule out of bounds", rule: window("FREQ=DAILY;BYHOUR=25", 60, "", nil), now: "2026-03-10T12:00:00Z",
+			want: progWant{state: "denied", msg: "invalid rrule"}},
+		{name: "invalid timezone", rule: window(daily9, 60, "Mars/Olympus_Mons", nil), now: "2026-03-10T12:00:00Z",
+			want: progWant{state: "denied", msg: "invalid timezone"}},
+		{name: "host-dependent timezone", rule: window(daily9, 60, "Local", nil), now: "2026-03-10T12:00:00Z",
+			want: progWant{state: "denied", msg: "invalid timezone"}},
+		{name: "zero duration", rule: window(daily9, 0, "", nil), now: "2026-03-10T12:00:00Z",
+			want: progWant{state: "denied", msg: "durationMinutes"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newProgFixture(t)
+			f.env("e-prod", "prod", "s1")
+			target := f.targets("e-prod", "r1")[0]
+			old, v := f.version("v1", progT0.AddDate(0, -6, 0)), f.version("v2", progT0)
+			if !tc.undeployed {
+				f.job(target, old, model.JobSuccessful, progT0.AddDate(0, -5, 0))
+			} else {
+				f.job(target, old, model.JobFailure, progT0.AddDate(0, -5, 0))
+			}
+			got := evalDeploymentWindow(f.input(progTime(t, tc.now), target, v), progRule(t, tc.rule))
+			if got.Kind != KindDeploymentWindow || got.RuleID != "r" {
+				t.Errorf("kind, ruleId = %q, %q", got.Kind, got.RuleID)
+			}
+			tc.want.check(t, got)
+		})
+	}
+}
+
+// TestWindowRecurrence_SkipPeriods checks that moving a recurrence's anchor
+// forward by whole periods, which keeps evaluation cheap, never changes the
+// occurrences that matter (those from notBefore on).
+func TestWindowRecurrence_SkipPeriods(t *testing.T) {
+	rules := []string{
+		"FREQ=DAILY;BYHOUR=9;BYMINUTE=30",
+		"FREQ=DAILY;INTERVAL=3",
+		"FREQ=WEEKLY",
+		"FREQ=WEEKLY;INTERVAL=2;BYDAY=MO;BYHOUR=2",
+		"FREQ=WEEKLY;WKST=SU;INTERVAL=3;BYDAY=SU,SA;BYHOUR=23",
+		"FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR;BYSETPOS=-1;BYHOUR=17",
+		"FREQ=MONTHLY;BYDAY=1MO;BYHOUR=9",
+		"FREQ=MONTHLY;INTERVAL=5;BYMONTHDAY=-1",
+		"FREQ=YEARLY;BYMONTH=3;BYDAY=2SU;BYHOUR=2;BYMINUTE=30",
+		"FREQ=YEARLY;INTERVAL=3;BYMONTH=2;BYMONTHDAY=29",
+		"FREQ=HOURLY;INTERVAL=5;BYMONTH=3,4,10,11",
+		"FREQ=HOURLY;INTERVAL=7;BYDAY=SA,SU",
+		"FREQ=MINUTELY;INTERVAL=7;BYDAY=MO;BYHOUR=9",
+		"FREQ=SECONDLY;INTERVAL=3600;BYDAY=SU;BYHOUR=8,20",
+	}
+	// Lord Howe moves its clocks by 30 minutes; Santiago at midnight.
+	zones := []string{"UTC", "America/New_York", "Australia/Lord_Howe", "America/Santiago"}
+	// Around the 2026 DST changes in the northern and southern hemispheres.
+	notBefores := []time.Time{progTime(t, "2026-03-08T05:30:00Z"), progTime(t, "2026-04-04T12:00:00Z"),
+		progTime(t, "2026-11-01T05:00:00Z")}
+	const span = 40 * 24 * time.Hour
+	for _, zone := range zones {
+		loc, err := time.LoadLocation(zone)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, text := range rules {
+			t.Run(zone+"/"+text, func(t *testing.T) {
+				t.Parallel()
+				// One walk from the fixed anchor, never moved, is the reference.
+				full, err := windowRecurrence(text, loc, windowAnchor(loc))
+				if err != nil {
+					t.Fatal(err)
+				}
+				reference := full.Between(notBefores[0], notBefores[len(notBefores)-1].Add(span), true)
+				for _, nb := range notBefores {
+					fast, err := windowRecurrence(text, loc, nb)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if a := fast.GetDTStart(); a.Equal(full.GetDTStart()) || a.After(nb) {
+						t.Errorf("from %v: anchor %v not moved to before it", nb, a)
+					}
+					var want []time.Time
+					for _, o := range reference {
+						if !o.Before(nb) && !o.After(nb.Add(span)) {
+							want = append(want, o)
+						}
+					}
+					if got := fast.Between(nb, nb.Add(span), true); !slices.EqualFunc(want, got, time.Time.Equal) {
+						t.Errorf("from %v: moved anchor %v gives\n%v\nwant\n%v", nb, fast.GetDTStart(), got, want)
+					}
+				}
+			})
+		}
+	}
+}
+
+// TestSkipPeriods_SkippedMidnight checks that the anchor is never moved onto
+// a day whose midnight does not exist, from which rrule-go would take another
+// time of day for every occurrence.
+func TestSkipPeriods_SkippedMidnight(t *testing.T) {
+	loc, err := time.LoadLocation("America/Santiago")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := time.Date(2026, 9, 6, 0, 0, 0, 0, loc); m.Hour() == 0 {
+		t.Skipf("tzdata: midnight of 2026-09-06 exists in Santiago (%v)", m)
+	}
+	anchor := windowAnchor(loc)
+	// One period before 2026-09-07 is 2026-09-06, whose midnight is skipped:
+	// one more period back.
+	if got, want := skipPeriods(rrule.DAILY, 1, anchor, time.Date(2026, 9, 7, 12, 0, 0, 0, loc)),
+		time.Date(2026, 9, 5, 0, 0, 0, 0, loc); !got.Equal(want) {
+		t.Errorf("skipPeriods = %v, want %v", got, want)
+	}
+	if got, want := skipPeriods(rrule.DAILY, 1, anchor, time.Date(2026, 9, 8, 12, 0, 0, 0, loc)),
+		time.Date(2026, 9, 7, 0, 0, 0, 0, loc); !got.Equal(want) {
+		t.Errorf("skipPeriods = %v, want %v", got, want)
+	}
+}
