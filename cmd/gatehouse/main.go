@@ -7,6 +7,10 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	// Deployment windows name IANA time zones; embedding the database keeps
+	// them working on hosts without /usr/share/zoneinfo.
+	_ "time/tzdata"
 )
 
 func main() {

@@ -35,12 +35,19 @@ func (k entityKind[T]) register(m map[string]handler) {
 }
 
 func (k entityKind[T]) upsert(u *unit, data json.RawMessage) error {
-	v, err := decode[T](data, k.name)
+	v, err := decodeKey[T](data, k.name)
 	if err != nil {
 		return err
 	}
+	// check fills defaults (a version's status, a creation time) before the
+	// entity is validated as a whole.
 	if k.check != nil {
 		if err := k.check(u, v); err != nil {
+			return err
+		}
+	}
+	if val, ok := any(v).(model.Validator); ok {
+		if err := val.Validate(); err != nil {
 			return err
 		}
 	}
@@ -88,8 +95,8 @@ func (k entityKind[T]) remove(u *unit, data json.RawMessage) error {
 	return nil
 }
 
-// decodeKey reads a delete payload: only the identity needs to be present,
-// so it is not validated as a whole entity.
+// decodeKey reads a payload without validating it: deletes need only the
+// identity, and upserts validate after filling defaults.
 func decodeKey[T any](data json.RawMessage, kind string) (*T, error) {
 	v := new(T)
 	if err := json.Unmarshal(data, v); err != nil {
@@ -108,7 +115,13 @@ func buildHandlers() map[string]handler {
 	deploymentKind.register(m)
 	resourceKind.register(m)
 	entityKind[model.ResourceProvider]{name: "resource-provider", table: store.ResourceProviders}.register(m)
-	entityKind[model.JobAgent]{name: "job-agent", table: store.JobAgents}.register(m)
+	entityKind[model.JobAgent]{name: "job-agent", table: store.JobAgents, check: func(u *unit, a *model.JobAgent) error {
+		a.WorkspaceID = u.tx.WorkspaceID()
+		if a.Config == nil {
+			a.Config = map[string]any{}
+		}
+		return nil
+	}}.register(m)
 	versionKind.register(m)
 	deploymentVariableKind.register(m)
 	variableValueKind.register(m)

@@ -6,6 +6,7 @@ import (
 	"strconv"
 
 	"github.com/gatehouse-dev/gatehouse/internal/engine/history"
+	"github.com/gatehouse-dev/gatehouse/internal/engine/policy"
 	"github.com/gatehouse-dev/gatehouse/internal/engine/relations"
 	"github.com/gatehouse-dev/gatehouse/internal/model"
 	"github.com/gatehouse-dev/gatehouse/internal/selector"
@@ -23,9 +24,6 @@ var versionKind = entityKind[model.DeploymentVersion]{
 		}
 		if v.Status == "" {
 			v.Status = model.VersionReady
-		}
-		if err := v.Validate(); err != nil {
-			return err
 		}
 		if err := requireExists(u.tx, store.Deployments, "deploymentVersion.deploymentId", v.DeploymentID); err != nil {
 			return err
@@ -119,6 +117,11 @@ var policyKind = entityKind[model.Policy]{
 			if r.PolicyID == "" {
 				r.PolicyID = p.ID
 			}
+			if r.ID == "" {
+				// Skips and evaluations name rules by id, so a rule sent
+				// without one gets a stable id from its policy and position.
+				r.ID = p.ID + "-rule-" + strconv.Itoa(i)
+			}
 			if r.CreatedAt.IsZero() {
 				r.CreatedAt = p.CreatedAt
 			}
@@ -143,6 +146,10 @@ func checkRuleSelectors(field string, r *model.PolicyRule) error {
 		return checkSelector(field+".versionSelector.selector", r.VersionSelector.Selector, selector.VersionEnv())
 	case r.DeploymentDependency != nil:
 		return checkCEL(field+".deploymentDependency.dependsOn", r.DeploymentDependency.DependsOn, deploymentEnv)
+	case r.DeploymentWindow != nil:
+		if err := policy.ValidateWindow(r.DeploymentWindow); err != nil {
+			return model.Invalid(field+".deploymentWindow", "%v", err)
+		}
 	}
 	return nil
 }

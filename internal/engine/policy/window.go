@@ -230,3 +230,17 @@ func scanWindows(rr *rrule.RRule, now time.Time, duration time.Duration) windowS
 	}
 	return s
 }
+
+// ValidateWindow checks a deployment window's recurrence and timezone, so
+// that a policy with a broken window is refused when it is written instead of
+// denying every version later.
+func ValidateWindow(w *model.DeploymentWindowRule) error {
+	loc, err := windowLocation(w.Timezone)
+	if err != nil {
+		return err
+	}
+	if _, err := windowRecurrence(w.RRule, loc, windowAnchor(loc)); err != nil {
+		return fmt.Errorf("invalid rrule: %w", err)
+	}
+	return nil
+}
