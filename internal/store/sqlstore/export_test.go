@@ -26,4 +26,3 @@ func (db *DB) TableColumns(ctx context.Context, table string) ([]string, error) 
 	return db.QueryStrings(ctx, "SELECT column_name::text FROM information_schema.columns "+
 		"WHERE table_schema = current_schema() AND table_name = $1 ORDER BY ordinal_position", table)
 }
-

@@ -39,71 +39,39 @@ func (db *DB) Persist(ctx context.Context, b store.Batch) (err error) {
 	if len(groups) == 0 {
 		return nil
 	}
-	statements := 0
+	enc := db.newEncoder(b.WorkspaceID, groups)
+	defer enc.close()
 	err = db.be.inTx(ctx, func(exec execFunc) error {
-		for _, g := range groups {
-			size := db.be.maxRows(g.width())
-			for start := 0; start < len(g.changes); start += size {
-				chunk := g.changes[start:min(start+size, len(g.changes))]
-				statements++
-				if err := db.execChunk(ctx, exec, statements, b.WorkspaceID, g, chunk); err != nil {
-					return err
-				}
+		for i, c := range enc.chunks {
+			if err := db.execChunk(ctx, exec, i+1, c); err != nil {
+				return err
 			}
 		}
 		return nil
 	})
-	span.SetAttributes(attribute.Int("db.statements", statements))
+	span.SetAttributes(attribute.Int("db.statements", len(enc.chunks)))
 	if err != nil {
 		return fmt.Errorf("persist workspace %s: %w", b.WorkspaceID, db.be.translate(err))
 	}
 	return nil
 }
 
-// execChunk builds and runs statement number n. Errors are returned raw for
-// Persist to translate once.
-func (db *DB) execChunk(ctx context.Context, exec execFunc, n int, ws string, g group, chunk []store.Change) error {
-	var args []any
-	if g.upsert {
-		var err error
-		if args, err = db.upsertArgs(ws, g.table, chunk); err != nil {
-			return err
-		}
-	} else {
-		args = make([]any, 0, len(chunk)+1)
-		args = append(args, ws)
-		for _, c := range chunk {
-			args = append(args, c.Key)
-		}
+// execChunk runs c as statement number n once its arguments are built.
+// Errors are returned raw for Persist to translate once.
+func (db *DB) execChunk(ctx context.Context, exec execFunc, n int, c *chunk) error {
+	if err := c.wait(); err != nil {
+		return err
 	}
-	query := db.statement(g, len(chunk))
+	query := db.statement(c.g, len(c.rows))
 	if db.hook != nil {
 		if err := db.hook(n); err != nil {
 			return err
 		}
 	}
-	if err := exec(ctx, query, args); err != nil {
-		return fmt.Errorf("%s %d %s rows: %w", g.verb(), len(chunk), g.table.TableName(), err)
+	if err := exec(ctx, query, c.args); err != nil {
+		return fmt.Errorf("%s %d %s rows: %w", c.g.verb(), len(c.rows), c.g.table.TableName(), err)
 	}
 	return nil
-}
-
-// upsertArgs returns the bind arguments of rows, row after row, in the
-// column order of upsertSQL.
-func (db *DB) upsertArgs(ws string, t store.Schema, rows []store.Change) ([]any, error) {
-	args := make([]any, 0, len(rows)*(3+len(t.ColumnNames())))
-	for _, c := range rows {
-		doc, err := t.Encode(c.After)
-		if err != nil {
-			return nil, fmt.Errorf("encode %s %s: %w", t.TableName(), c.Key, err)
-		}
-		args = append(args, ws, c.Key)
-		for _, v := range t.ColumnValues(c.After) {
-			args = append(args, db.be.columnArg(v))
-		}
-		args = append(args, db.be.dataArg(doc))
-	}
-	return args, nil
 }
 
 // group is a run of changes of one table and one kind, all deletes or all

@@ -167,6 +167,7 @@ func TestDB_Persist(t *testing.T) {
 				if code := model.ErrorCode(err); code != model.ECONFLICT {
 					t.Errorf("%s: code %q, want conflict (err %v)", name, code, err)
 				}
+				t.Logf("%s: %v", name, err)
 				table, _, _ := strings.Cut(name, " ")
 				if err != nil && !strings.Contains(err.Error(), table) {
 					t.Errorf("%s: error %q does not name the table", name, err)

@@ -3,6 +3,7 @@ package sqlstore_test
 import (
 	"context"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/gatehouse-dev/gatehouse/internal/model"
@@ -77,6 +78,24 @@ func TestDB_Migrate(t *testing.T) {
 	})
 }
 
+// TestOpen_sqlitePragmas checks the per-connection settings sqlite.go
+// explains.
+func TestOpen_sqlitePragmas(t *testing.T) {
+	db := sqltest.Open(t, sqlstore.DialectSQLite)
+	for pragma, want := range map[string]string{
+		"journal_mode": "wal", "synchronous": "2", "foreign_keys": "1",
+		"busy_timeout": "5000", "page_size": "16384", "cache_size": "-65536",
+	} {
+		got, err := db.QueryStrings(context.Background(), "PRAGMA "+pragma)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 1 || got[0] != want {
+			t.Errorf("PRAGMA %s = %v, want %s", pragma, got, want)
+		}
+	}
+}
+
 func TestOpen(t *testing.T) {
 	ctx := context.Background()
 	tests := []struct {
@@ -97,6 +116,9 @@ func TestOpen(t *testing.T) {
 			}
 			if got := model.ErrorCode(err); got != tt.code {
 				t.Errorf("code %q, want %q (err %v)", got, tt.code, err)
+			}
+			if strings.Contains(err.Error(), "secret") {
+				t.Errorf("error %q shows the password", err)
 			}
 		})
 	}

@@ -6,10 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
-	"strconv"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/pressly/goose/v3"
 	"modernc.org/sqlite"
@@ -23,7 +22,7 @@ const (
 	sqliteMaxParams = 32766
 	// sqliteMaxRows caps a multi-row statement: past a few hundred rows the
 	// statement's parse time grows and nothing is gained per row.
-	sqliteMaxRows = 200
+	sqliteMaxRows = 500
 	// sqliteTimeFormat is fixed-width UTC, so that text order is time order
 	// (RFC 3339 with trimmed fractions is not: ".1Z" sorts after ".12Z").
 	sqliteTimeFormat = "2006-01-02T15:04:05.000000000Z"
@@ -43,7 +42,15 @@ const (
 //     declare none (see docs/persistence.md), but any future one is enforced.
 //   - txlock immediate: a transaction takes the write lock at BEGIN, so two
 //     writers never deadlock upgrading a read lock (SQLITE_BUSY mid-batch).
-const sqliteParams = "_busy_timeout=5000&_foreign_keys=1&_journal_mode=WAL&_synchronous=FULL&_txlock=immediate"
+//   - page_size 16 KiB (effective when the file is created): documents are
+//     0.5-2 KB, so 4 KiB pages hold one or two rows and a large batch writes
+//     four times as many WAL frames, one write call each.
+//   - cache_size 64 MiB: a batch of 20,000 rows dirties about 40 MB; with the
+//     default 2 MB cache SQLite spills pages to the WAL mid-transaction.
+//
+// The _pragma entries run before the _journal_mode key, as page_size must.
+const sqliteParams = "_pragma=page_size(16384)&_pragma=cache_size(-65536)&" +
+	"_busy_timeout=5000&_foreign_keys=1&_journal_mode=WAL&_synchronous=FULL&_txlock=immediate"
 
 type sqliteBackend struct {
 	db *sql.DB
@@ -53,7 +60,7 @@ func openSQLite(ctx context.Context, path string) (*sqliteBackend, error) {
 	if path == "" || strings.ContainsAny(path, "?#") {
 		return nil, model.Errorf(model.EINVALID, "database: sqlite path %q must be non-empty without ? or #", path)
 	}
-	db, err := sql.Open("sqlite", path+"?"+sqliteParams+os.Getenv("GH_SQLITE_EXTRA"))
+	db, err := sql.Open("sqlite", path+"?"+sqliteParams)
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite %s: %w", path, translateSQLite(err))
 	}
@@ -78,9 +85,6 @@ func (s *sqliteBackend) translate(err error) error {
 func (s *sqliteBackend) close() { _ = s.db.Close() }
 
 func (s *sqliteBackend) maxRows(cols int) int {
-	if v, _ := strconv.Atoi(os.Getenv("GH_ROWS")); v > 0 {
-		return min(v, sqliteMaxParams/cols)
-	}
 	return min(sqliteMaxRows, sqliteMaxParams/cols)
 }
 
@@ -91,9 +95,17 @@ func (s *sqliteBackend) columnArg(v any) any {
 	return v
 }
 
-// dataArg binds the document as a string: a []byte would be stored as a
-// BLOB, which the json functions and sqlite3 shell show poorly.
-func (s *sqliteBackend) dataArg(doc []byte) any { return string(doc) }
+// dataArg binds the document as a string, so that it is stored as TEXT: a
+// []byte would be stored as a BLOB, which SQLite's json functions read as
+// their binary JSONB format. The string shares doc's memory instead of
+// copying it (25 MB for a batch of 20,000 jobs and releases): doc is a fresh
+// buffer from Encode that nothing modifies afterwards.
+func (s *sqliteBackend) dataArg(doc []byte) any {
+	if len(doc) == 0 {
+		return ""
+	}
+	return unsafe.String(&doc[0], len(doc))
+}
 
 func (s *sqliteBackend) inTx(ctx context.Context, fn func(exec execFunc) error) error {
 	tx, err := s.db.BeginTx(ctx, nil)
@@ -193,7 +205,7 @@ func translateSQLite(err error) error {
 func sqliteConflict(msg string) error {
 	const marker = "constraint failed: "
 	detail := msg
-	if i := strings.Index(msg, marker); i >= 0 {
+	if i := strings.LastIndex(msg, marker); i >= 0 {
 		detail = msg[i+len(marker):]
 	}
 	if i := strings.LastIndex(detail, " ("); i >= 0 {

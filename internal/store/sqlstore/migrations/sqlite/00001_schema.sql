@@ -2,7 +2,8 @@
 -- (workspace_id, id), with the entity as a JSON document in data and real
 -- columns for what is filtered on or unique. No foreign keys between entity
 -- tables: see docs/persistence.md.
--- created_at is TEXT in fixed-width UTC (2006-01-02T15:04:05.000000000Z), so text order is time order.
+-- created_at is TEXT in fixed-width UTC (2006-01-02T15:04:05.000000000Z), so
+-- that text order is time order.
 
 -- +goose Up
 CREATE TABLE "workspace" (
@@ -196,7 +197,6 @@ CREATE TABLE "release" (
     CONSTRAINT "release_pkey" PRIMARY KEY ("workspace_id", "id")
 );
 CREATE INDEX "release_target_idx" ON "release" ("workspace_id", "deployment_id", "environment_id", "resource_id");
-CREATE INDEX "release_version_idx" ON "release" ("workspace_id", "version_id");
 
 CREATE TABLE "job" (
     "workspace_id" TEXT NOT NULL,
@@ -209,8 +209,6 @@ CREATE TABLE "job" (
     CONSTRAINT "job_pkey" PRIMARY KEY ("workspace_id", "id")
 );
 CREATE INDEX "job_release_idx" ON "job" ("workspace_id", "release_id");
-CREATE INDEX "job_agent_idx" ON "job" ("workspace_id", "job_agent_id");
-CREATE INDEX "job_status_idx" ON "job" ("workspace_id", "status");
 
 -- +goose Down
 DROP TABLE "job";
