@@ -28,7 +28,12 @@ type releaseTargetView struct {
 func viewTarget(r store.Reader, t *model.ReleaseTarget) releaseTargetView {
 	v := releaseTargetView{Key: t.Key(), ResourceID: t.ResourceID, EnvironmentID: t.EnvironmentID, DeploymentID: t.DeploymentID,
 		CurrentRelease: history.CurrentRelease(r, t.Key()), LatestJob: history.LatestJob(r, t.Key())}
-	if st, err := store.TargetStates.Get(r, t.Key()); err == nil {
+	st, err := store.TargetStates.Get(r, t.Key())
+	if err != nil {
+		// The engine keeps no state for targets of deployments without
+		// versions.
+		v.Reason = "no version passes"
+	} else {
 		v.Reason = st.Reason
 		if !st.NextEvaluation.IsZero() {
 			next := st.NextEvaluation

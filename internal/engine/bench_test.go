@@ -42,11 +42,21 @@ func applyAll(tb testing.TB, eng *Engine, ws string, events []Event) {
 // environments. Each resource lands in exactly one environment, so there
 // are R*D targets.
 func targetWorkspace(tb testing.TB, e, d, r int) []Event {
+	return workspaceEvents(tb, e, d, r, func(id string) any { return cel(fmt.Sprintf(`resource.metadata["env"] == %q`, id)) })
+}
+
+// everyResourceWorkspace is targetWorkspace with environments selecting every
+// resource, so there are R*E*D targets.
+func everyResourceWorkspace(tb testing.TB, e, d, r int) []Event {
+	return workspaceEvents(tb, e, d, r, func(string) any { return cel("true") })
+}
+
+func workspaceEvents(tb testing.TB, e, d, r int, envSelector func(id string) any) []Event {
 	evs := []Event{event(tb, "system.created", system("s")),
 		event(tb, "job-agent.created", map[string]any{"id": "agent", "name": "agent", "type": "custom", "config": map[string]any{}})}
 	for i := range e {
 		id := fmt.Sprint("env-", i)
-		evs = append(evs, event(tb, "environment.created", environment(id, cel(fmt.Sprintf(`resource.metadata["env"] == %q`, id)))),
+		evs = append(evs, event(tb, "environment.created", environment(id, envSelector(id))),
 			event(tb, "system-environment.linked", linkE("s", id)))
 	}
 	for i := range d {
@@ -119,16 +129,7 @@ func BenchmarkFanout(b *testing.B) {
 				cfg.Persister = db
 			}
 			eng := New(cfg)
-			var events []Event
-			for _, ev := range targetWorkspace(b, 10, 1, 1000) {
-				if ev.Type == "environment.created" {
-					var env map[string]any
-					_ = json.Unmarshal(ev.Data, &env)
-					env["resourceSelector"] = cel("true")
-					ev = event(b, ev.Type, env)
-				}
-				events = append(events, ev)
-			}
+			events := everyResourceWorkspace(b, 10, 1, 1000)
 			applyAll(b, eng, "ws", events)
 			b.ResetTimer()
 			for i := range b.N {

@@ -44,9 +44,6 @@ var environmentKind = entityKind[model.Environment]{
 	},
 	afterUpsert: func(u *unit, _, e *model.Environment) error {
 		// Any field may appear in a CEL selector, so every update re-matches.
-		if err := u.matchOwner(store.EnvironmentResources, e.ID, e.ResourceSelector, "environment", environmentVars(e)); err != nil {
-			return err
-		}
 		if err := u.syncEnvironment(e.ID); err != nil {
 			return err
 		}
@@ -59,11 +56,9 @@ var environmentKind = entityKind[model.Environment]{
 				return err
 			}
 		}
-		if err := removeMemberships(u.tx, store.EnvironmentResources, store.EnvironmentResourcesByOwner.Get(u.tx, e.ID)); err != nil {
-			return err
-		}
-		return u.syncEnvironment(e.ID)
+		return nil
 	},
+	afterRemove: func(u *unit, e *model.Environment) error { return u.syncEnvironment(e.ID) },
 }
 
 var deploymentKind = entityKind[model.Deployment]{
@@ -83,9 +78,6 @@ var deploymentKind = entityKind[model.Deployment]{
 		return checkSelector("deployment.resourceSelector", d.ResourceSelector, selector.ResourceEnv())
 	},
 	afterUpsert: func(u *unit, _, d *model.Deployment) error {
-		if err := u.matchOwner(store.DeploymentResources, d.ID, d.ResourceSelector, "deployment", deploymentVars(d)); err != nil {
-			return err
-		}
 		if err := u.syncDeployment(d.ID); err != nil {
 			return err
 		}
@@ -97,12 +89,6 @@ var deploymentKind = entityKind[model.Deployment]{
 			if err := store.SystemDeployments.Remove(u.tx, l.Key()); err != nil {
 				return err
 			}
-		}
-		if err := removeMemberships(u.tx, store.DeploymentResources, store.DeploymentResourcesByOwner.Get(u.tx, d.ID)); err != nil {
-			return err
-		}
-		if err := u.syncDeployment(d.ID); err != nil {
-			return err
 		}
 		// Versions and variables belong to the deployment and go with it.
 		for _, v := range store.VersionsByDeployment.Get(u.tx, d.ID) {
@@ -117,6 +103,7 @@ var deploymentKind = entityKind[model.Deployment]{
 		}
 		return nil
 	},
+	afterRemove: func(u *unit, d *model.Deployment) error { return u.syncDeployment(d.ID) },
 }
 
 var resourceKind = entityKind[model.Resource]{
@@ -135,29 +122,21 @@ var resourceKind = entityKind[model.Resource]{
 		return nil
 	},
 	afterUpsert: func(u *unit, _, r *model.Resource) error {
-		if err := u.matchResource(r); err != nil {
-			return err
-		}
-		if err := u.syncResourceTargets(r.ID); err != nil {
+		if err := u.syncResource(r.ID); err != nil {
 			return err
 		}
 		u.markResource(r.ID)
 		return u.markRelated(model.EntityResource, r.ID)
 	},
 	beforeRemove: func(u *unit, r *model.Resource) error {
-		if err := removeMemberships(u.tx, store.EnvironmentResources, store.EnvironmentResourcesByResource.Get(u.tx, r.ID)); err != nil {
-			return err
-		}
-		if err := removeMemberships(u.tx, store.DeploymentResources, store.DeploymentResourcesByResource.Get(u.tx, r.ID)); err != nil {
-			return err
-		}
 		for _, v := range store.ResourceVariablesByResource.Get(u.tx, r.ID) {
 			if err := store.ResourceVariables.Remove(u.tx, v.ID()); err != nil {
 				return err
 			}
 		}
-		return u.syncResourceTargets(r.ID)
+		return nil
 	},
+	afterRemove: func(u *unit, r *model.Resource) error { return u.syncResource(r.ID) },
 }
 
 func linkDeployment(u *unit, data json.RawMessage) error   { return u.applyDeploymentLink(data, true) }
@@ -215,12 +194,7 @@ func (u *unit) setDeploymentLink(l *model.SystemDeploymentLink, linked bool) err
 	default:
 		return nil
 	}
-	for _, el := range store.EnvironmentLinksBySystem.Get(u.tx, l.SystemID) {
-		if err := u.syncPair(el.EnvironmentID, l.DeploymentID); err != nil {
-			return err
-		}
-	}
-	return nil
+	return u.syncDeployment(l.DeploymentID)
 }
 
 // setEnvironmentLink is setDeploymentLink's twin for environments.
@@ -238,10 +212,5 @@ func (u *unit) setEnvironmentLink(l *model.SystemEnvironmentLink, linked bool) e
 	default:
 		return nil
 	}
-	for _, dl := range store.DeploymentLinksBySystem.Get(u.tx, l.SystemID) {
-		if err := u.syncPair(l.EnvironmentID, dl.DeploymentID); err != nil {
-			return err
-		}
-	}
-	return nil
+	return u.syncEnvironment(l.EnvironmentID)
 }

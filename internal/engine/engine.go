@@ -53,6 +53,11 @@ type Config struct {
 	// Sealer encrypts sensitive variable values; without one they are
 	// refused.
 	Sealer Sealer
+	// AfterFunc arms the scheduler's timers: it calls f in its own goroutine
+	// once d has passed and returns a handle whose Stop cancels the call.
+	// time.AfterFunc when nil. Tests pass a fake that fires on demand,
+	// together with a fake Clock, so that no test sleeps.
+	AfterFunc func(d time.Duration, f func()) interface{ Stop() bool }
 }
 
 // Sealer encrypts a clear sensitive value into its stored form.
@@ -86,6 +91,9 @@ func New(cfg Config) *Engine {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
+	}
+	if cfg.AfterFunc == nil {
+		cfg.AfterFunc = func(d time.Duration, f func()) interface{ Stop() bool } { return time.AfterFunc(d, f) }
 	}
 	return &Engine{cfg: cfg, workspaces: map[string]*Workspace{}}
 }
@@ -195,9 +203,12 @@ func (e *Engine) Restore(ctx context.Context) error {
 }
 
 // Apply applies events to workspace wsID in order, each as its own unit of
-// work: validated, applied, reconciled and committed in one transaction. It
-// stops at the first event that fails and returns its error, wrapped with the
-// event's position; the events before it stay applied.
+// work: validated, applied and reconciled all or nothing. The events of one
+// call share one database transaction (group commit: one durable write for
+// the batch instead of one per event), committed before Apply returns. It
+// stops at the first event that fails and returns its error, wrapped with
+// the event's position; the events before it are committed. If the commit
+// itself fails, none of the events is applied and the error says so.
 func (e *Engine) Apply(ctx context.Context, wsID string, events []Event) error {
 	if wsID == "" {
 		return model.Invalid("workspaceId", "is required")
@@ -206,62 +217,105 @@ func (e *Engine) Apply(ctx context.Context, wsID string, events []Event) error {
 	if err != nil {
 		return err
 	}
+	tx := ws.Store.Begin(ctx)
+	defer tx.Abort()
+	var failed error
+	var wakeAt time.Time
+	applied := 0
 	for i, ev := range events {
-		if err := e.applyOne(ctx, ws, ev); err != nil {
-			if len(events) > 1 {
-				return fmt.Errorf("event %d (%s): %w", i, ev.Type, err)
-			}
-			return fmt.Errorf("%s: %w", ev.Type, err)
+		h, ok := handlers[ev.Type]
+		if !ok {
+			failed = eventError(i, len(events), ev, model.Errorf(model.EINVALID, "unknown event type %q", ev.Type))
+			break
 		}
+		sp := tx.Savepoint()
+		at, err := e.applyIn(tx, ws, ev, func(u *unit) error { return h(u, ev.Data) })
+		if err != nil {
+			tx.RollbackTo(sp)
+			failed = eventError(i, len(events), ev, err)
+			break
+		}
+		wakeAt = earlier(wakeAt, at)
+		applied++
 	}
-	return nil
+	if applied > 0 {
+		if err := commit(tx); err != nil {
+			if applied > 1 || failed != nil {
+				err = fmt.Errorf("none of the %d events was applied: %w", applied, err)
+			}
+			return err
+		}
+		e.scheduled(ws, wakeAt)
+	}
+	return failed
 }
 
-func (e *Engine) applyOne(ctx context.Context, ws *Workspace, ev Event) error {
-	h, ok := handlers[ev.Type]
-	if !ok {
-		return model.Errorf(model.EINVALID, "unknown event type %q", ev.Type)
+func eventError(i, n int, ev Event, err error) error {
+	if n > 1 {
+		return fmt.Errorf("event %d (%s): %w", i, ev.Type, err)
 	}
-	return e.work(ctx, ws, ev, func(u *unit) error { return h(u, ev.Data) })
+	return fmt.Errorf("%s: %w", ev.Type, err)
 }
 
-// work runs fn as one unit of work: one transaction holding the event's
-// changes, the reconciliation they trigger and the event's id, committed
-// (durably first) or not at all.
+// work runs fn as one unit of work in its own transaction, for the engine's
+// internal events (scheduled ticks, restores).
 func (e *Engine) work(ctx context.Context, ws *Workspace, ev Event, fn func(u *unit) error) error {
 	tx := ws.Store.Begin(ctx)
 	defer tx.Abort()
+	wakeAt, err := e.applyIn(tx, ws, ev, fn)
+	if err != nil {
+		return err
+	}
+	if err := commit(tx); err != nil {
+		return err
+	}
+	e.scheduled(ws, wakeAt)
+	return nil
+}
+
+// applyIn applies one event inside tx: its handler, the reconciliation it
+// triggers and its id. It returns when the event's decisions want to be
+// looked at again.
+func (e *Engine) applyIn(tx *store.Tx, ws *Workspace, ev Event, fn func(u *unit) error) (time.Time, error) {
 	if ev.ID != "" && store.ProcessedEvents.Has(tx, ev.ID) {
-		return nil
+		return time.Time{}, nil
 	}
 	if !store.Workspaces.Has(tx, ws.ID) {
 		if err := store.Workspaces.Upsert(tx, ws.ID, &model.Workspace{ID: ws.ID, CreatedAt: tx.Now()}); err != nil {
-			return err
+			return time.Time{}, err
 		}
 	}
 	u := &unit{tx: tx, engine: e}
 	if err := fn(u); err != nil {
-		return err
+		return time.Time{}, err
 	}
 	if err := u.reconcile(); err != nil {
-		return err
+		return time.Time{}, err
 	}
 	if ev.ID != "" {
 		rec := &model.ProcessedEvent{ID: ev.ID, EventType: ev.Type, ProcessedAt: tx.Now()}
 		if err := store.ProcessedEvents.Upsert(tx, ev.ID, rec); err != nil {
-			return err
+			return time.Time{}, err
 		}
 	}
-	if err := tx.Commit(); err != nil {
-		if model.ErrorCode(err) == model.EINTERNAL {
-			// The database refused or lost the write; the event was not
-			// applied and may be retried.
-			return &model.Error{Code: model.EUNAVAILABLE, Message: err.Error()}
-		}
-		return err
+	return u.wakeAt, nil
+}
+
+// commit makes tx durable and visible. A database failure is reported as
+// unavailable: the events were not applied and may be sent again.
+func commit(tx *store.Tx) error {
+	err := tx.Commit()
+	if err != nil && model.ErrorCode(err) == model.EINTERNAL {
+		return &model.Error{Code: model.EUNAVAILABLE, Message: err.Error()}
 	}
-	e.scheduled(ws, u.wakeAt)
-	return nil
+	return err
+}
+
+func earlier(a, b time.Time) time.Time {
+	if a.IsZero() || (!b.IsZero() && b.Before(a)) {
+		return b
+	}
+	return a
 }
 
 // unit is the work of one event: its transaction and what it touched.

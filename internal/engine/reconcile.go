@@ -117,7 +117,7 @@ func (u *unit) applyPlan(plan *Plan) error {
 		}
 	}
 	state.Reason = plan.Reason
-	if err := store.TargetStates.Upsert(u.tx, state.Key, state); err != nil {
+	if err := u.saveState(state); err != nil {
 		return err
 	}
 	if !plan.CreateJob {
@@ -131,6 +131,21 @@ func (u *unit) applyPlan(plan *Plan) error {
 		if err := store.Jobs.Upsert(u.tx, j.ID, j); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// saveState records a target's decision. A target with nothing to show (no
+// version at all, nothing to wait for) keeps no state, which spares the
+// writes while a workspace is being populated.
+func (u *unit) saveState(state *model.TargetState) error {
+	empty := state.DesiredReleaseID == "" && state.NextEvaluation.IsZero() && len(state.WaitingOn) == 0 &&
+		store.VersionsByDeployment.Count(u.tx, state.DeploymentID) == 0
+	if !empty {
+		return store.TargetStates.Upsert(u.tx, state.Key, state)
+	}
+	if store.TargetStates.Has(u.tx, state.Key) {
+		return store.TargetStates.Remove(u.tx, state.Key)
 	}
 	return nil
 }

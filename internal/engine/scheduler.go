@@ -14,7 +14,7 @@ import (
 type wakeup struct {
 	mu    sync.Mutex
 	at    time.Time
-	timer *time.Timer
+	timer interface{ Stop() bool }
 }
 
 // scheduled arms the workspace's timer for t when t is earlier than what it
@@ -37,7 +37,7 @@ func (e *Engine) scheduled(ws *Workspace, t time.Time) {
 	// A small margin past the due time keeps a decision computed at the
 	// tick's fixed "now" from landing a hair before its own boundary.
 	delay := max(t.Sub(now), 0) + 10*time.Millisecond
-	w.timer = time.AfterFunc(delay, func() { e.wake(ws) })
+	w.timer = e.cfg.AfterFunc(delay, func() { e.wake(ws) })
 }
 
 // wake re-evaluates a workspace's targets because a time it asked for came.

@@ -5,82 +5,182 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/store"
 )
 
-// Release targets are maintained incrementally. Two derived tables remember
-// which resources each environment and each deployment selects, so a change
-// to one entity costs selector evaluations for that entity only:
-//   - a resource is matched against every environment and deployment;
-//   - an environment or a deployment is matched against every resource;
-//   - a link change re-pairs the environments and deployments of one system.
-// Targets are then the pairs (environment, deployment) sharing a system,
-// crossed with the resources both select.
+// Release targets are maintained incrementally, from what changed:
+//   - a resource is matched against every environment and deployment
+//     selector (E + D evaluations);
+//   - an environment (or deployment) is matched against every resource, and
+//     each resource it selects against the deployments (environments) it
+//     shares a system with;
+//   - a link change re-syncs the linked environment or deployment.
+// The target table itself remembers the outcome; nothing else is kept.
 
-// matchResource evaluates the resource against every environment and
-// deployment selector and updates its memberships.
-func (u *unit) matchResource(r *model.Resource) error {
-	vars := map[string]any{"resource": resourceVars(r)}
-	for _, env := range store.Environments.Items(u.tx) {
-		m, err := compileResourceSelector(env.ResourceSelector)
-		if err != nil {
-			return err
+// syncResource makes the targets of one resource match the selectors and
+// links. A resource that no longer exists keeps no targets.
+func (u *unit) syncResource(resourceID string) error {
+	want := map[string]*model.ReleaseTarget{}
+	if r, err := store.Resources.Get(u.tx, resourceID); err == nil {
+		vars := map[string]any{"resource": resourceVars(r)}
+		var envs, deps []string
+		for _, env := range store.Environments.Items(u.tx) {
+			vars["environment"] = environmentVars(env)
+			ok, err := selects(env.ResourceSelector, vars)
+			if err != nil {
+				return err
+			}
+			if ok {
+				envs = append(envs, env.ID)
+			}
 		}
-		vars["environment"] = environmentVars(env)
-		if err := setMembership(u.tx, store.EnvironmentResources, env.ID, r.ID, m.Match(vars)); err != nil {
-			return err
+		delete(vars, "environment")
+		for _, dep := range store.Deployments.Items(u.tx) {
+			vars["deployment"] = deploymentVars(dep)
+			ok, err := selects(dep.ResourceSelector, vars)
+			if err != nil {
+				return err
+			}
+			if ok {
+				deps = append(deps, dep.ID)
+			}
+		}
+		for _, e := range envs {
+			for _, d := range deps {
+				if sharesSystem(u.tx, e, d) {
+					t := &model.ReleaseTarget{ResourceID: resourceID, EnvironmentID: e, DeploymentID: d}
+					want[t.Key()] = t
+				}
+			}
 		}
 	}
-	delete(vars, "environment")
-	for _, dep := range store.Deployments.Items(u.tx) {
-		m, err := compileResourceSelector(dep.ResourceSelector)
-		if err != nil {
-			return err
-		}
-		vars["deployment"] = deploymentVars(dep)
-		if err := setMembership(u.tx, store.DeploymentResources, dep.ID, r.ID, m.Match(vars)); err != nil {
-			return err
-		}
-	}
-	return nil
+	return u.reconcileTargets(store.TargetsByResource.Get(u.tx, resourceID), want)
 }
 
-// matchOwner re-evaluates one environment's or deployment's selector against
-// every resource. ownerVar is "environment" or "deployment".
-func (u *unit) matchOwner(table *store.Table[model.Membership], ownerID string, sel *model.Selector, ownerVar string, owner map[string]any) error {
+func selects(sel *model.Selector, vars map[string]any) (bool, error) {
+	m, err := compileResourceSelector(sel)
+	if err != nil {
+		return false, err
+	}
+	return m.Match(vars), nil
+}
+
+// syncEnvironment makes the targets of one environment match: every
+// resource it selects, paired with every deployment sharing a system with it
+// that selects the resource too.
+func (u *unit) syncEnvironment(envID string) error {
+	want := map[string]*model.ReleaseTarget{}
+	if env, err := store.Environments.Get(u.tx, envID); err == nil {
+		var deps []*model.Deployment
+		for _, id := range partners(store.EnvironmentLinksByEnvironment.Get(u.tx, envID), func(l *model.SystemEnvironmentLink) string { return l.SystemID },
+			func(sys string) []string {
+				return linkedIDs(store.DeploymentLinksBySystem.Get(u.tx, sys), deploymentOf)
+			}) {
+			if d, err := store.Deployments.Get(u.tx, id); err == nil {
+				deps = append(deps, d)
+			}
+		}
+		err := u.crossMatch(env.ResourceSelector, "environment", environmentVars(env), len(deps), func(i int) (*model.Selector, map[string]any) {
+			return deps[i].ResourceSelector, deploymentVars(deps[i])
+		}, "deployment", func(r string, i int) {
+			t := &model.ReleaseTarget{ResourceID: r, EnvironmentID: envID, DeploymentID: deps[i].ID}
+			want[t.Key()] = t
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return u.reconcileTargets(store.TargetsByEnvironment.Get(u.tx, envID), want)
+}
+
+// syncDeployment is syncEnvironment's mirror for a deployment.
+func (u *unit) syncDeployment(depID string) error {
+	want := map[string]*model.ReleaseTarget{}
+	if dep, err := store.Deployments.Get(u.tx, depID); err == nil {
+		var envs []*model.Environment
+		for _, id := range partners(store.DeploymentLinksByDeployment.Get(u.tx, depID), func(l *model.SystemDeploymentLink) string { return l.SystemID },
+			func(sys string) []string {
+				return linkedIDs(store.EnvironmentLinksBySystem.Get(u.tx, sys), environmentOf)
+			}) {
+			if e, err := store.Environments.Get(u.tx, id); err == nil {
+				envs = append(envs, e)
+			}
+		}
+		err := u.crossMatch(dep.ResourceSelector, "deployment", deploymentVars(dep), len(envs), func(i int) (*model.Selector, map[string]any) {
+			return envs[i].ResourceSelector, environmentVars(envs[i])
+		}, "environment", func(r string, i int) {
+			t := &model.ReleaseTarget{ResourceID: r, EnvironmentID: envs[i].ID, DeploymentID: depID}
+			want[t.Key()] = t
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return u.reconcileTargets(store.TargetsByDeployment.Get(u.tx, depID), want)
+}
+
+// crossMatch evaluates the owner's selector over every resource and, for each
+// resource it selects, the n partner selectors; add is called for every
+// (resource, partner) pair where both select the resource.
+func (u *unit) crossMatch(sel *model.Selector, ownerVar string, owner map[string]any, n int,
+	partner func(i int) (*model.Selector, map[string]any), partnerVar string, add func(resourceID string, i int)) error {
+	if n == 0 {
+		return nil
+	}
 	m, err := compileResourceSelector(sel)
 	if err != nil {
 		return err
 	}
-	vars := map[string]any{ownerVar: owner}
+	type compiled struct {
+		m    interface{ Match(map[string]any) bool }
+		vars map[string]any
+	}
+	partners := make([]compiled, n)
+	for i := range n {
+		psel, pvars := partner(i)
+		pm, err := compileResourceSelector(psel)
+		if err != nil {
+			return err
+		}
+		partners[i] = compiled{pm, pvars}
+	}
 	for _, r := range store.Resources.Items(u.tx) {
-		vars["resource"] = resourceVars(r)
-		if err := setMembership(u.tx, table, ownerID, r.ID, m.Match(vars)); err != nil {
-			return err
+		rv := resourceVars(r)
+		if !m.Match(map[string]any{"resource": rv, ownerVar: owner}) {
+			continue
+		}
+		for i, p := range partners {
+			if p.m.Match(map[string]any{"resource": rv, partnerVar: p.vars}) {
+				add(r.ID, i)
+			}
 		}
 	}
 	return nil
 }
 
-func setMembership(tx *store.Tx, table *store.Table[model.Membership], ownerID, resourceID string, member bool) error {
-	m := &model.Membership{OwnerID: ownerID, ResourceID: resourceID}
-	has := table.Has(tx, m.Key())
-	switch {
-	case member && !has:
-		return table.Upsert(tx, m.Key(), m)
-	case !member && has:
-		return table.Remove(tx, m.Key())
-	}
-	return nil
-}
-
-// removeMemberships drops every membership of an owner (or of a resource,
-// through the other lookup).
-func removeMemberships(tx *store.Tx, table *store.Table[model.Membership], members []*model.Membership) error {
-	for _, m := range members {
-		if err := table.Remove(tx, m.Key()); err != nil {
-			return err
+// partners returns the ids linked, through any of the given links' systems,
+// on the other side.
+func partners[L any](links []*L, system func(*L) string, other func(system string) []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, l := range links {
+		for _, id := range other(system(l)) {
+			if !seen[id] {
+				seen[id] = true
+				out = append(out, id)
+			}
 		}
 	}
-	return nil
+	return out
 }
+
+func linkedIDs[L any](links []*L, id func(*L) string) []string {
+	out := make([]string, len(links))
+	for i, l := range links {
+		out[i] = id(l)
+	}
+	return out
+}
+
+func deploymentOf(l *model.SystemDeploymentLink) string   { return l.DeploymentID }
+func environmentOf(l *model.SystemEnvironmentLink) string { return l.EnvironmentID }
 
 // sharesSystem reports whether an environment and a deployment are linked to
 // at least one common system.
@@ -97,59 +197,6 @@ func sharesSystem(r store.Reader, environmentID, deploymentID string) bool {
 		}
 	}
 	return false
-}
-
-// syncResourceTargets makes the targets of one resource match its
-// memberships and the system links.
-func (u *unit) syncResourceTargets(resourceID string) error {
-	want := map[string]*model.ReleaseTarget{}
-	deps := store.DeploymentResourcesByResource.Get(u.tx, resourceID)
-	if len(deps) > 0 {
-		for _, em := range store.EnvironmentResourcesByResource.Get(u.tx, resourceID) {
-			for _, dm := range deps {
-				if sharesSystem(u.tx, em.OwnerID, dm.OwnerID) {
-					t := &model.ReleaseTarget{ResourceID: resourceID, EnvironmentID: em.OwnerID, DeploymentID: dm.OwnerID}
-					want[t.Key()] = t
-				}
-			}
-		}
-	}
-	return u.reconcileTargets(store.TargetsByResource.Get(u.tx, resourceID), want)
-}
-
-// syncPair makes the targets of one (environment, deployment) pair match.
-func (u *unit) syncPair(environmentID, deploymentID string) error {
-	want := map[string]*model.ReleaseTarget{}
-	if sharesSystem(u.tx, environmentID, deploymentID) {
-		for _, em := range store.EnvironmentResourcesByOwner.Get(u.tx, environmentID) {
-			key := (&model.Membership{OwnerID: deploymentID, ResourceID: em.ResourceID}).Key()
-			if store.DeploymentResources.Has(u.tx, key) {
-				t := &model.ReleaseTarget{ResourceID: em.ResourceID, EnvironmentID: environmentID, DeploymentID: deploymentID}
-				want[t.Key()] = t
-			}
-		}
-	}
-	return u.reconcileTargets(store.TargetsByPair.Get(u.tx, store.PairKey(environmentID, deploymentID)), want)
-}
-
-// syncEnvironment re-pairs one environment with every deployment.
-func (u *unit) syncEnvironment(environmentID string) error {
-	for _, d := range store.Deployments.Items(u.tx) {
-		if err := u.syncPair(environmentID, d.ID); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// syncDeployment re-pairs one deployment with every environment.
-func (u *unit) syncDeployment(deploymentID string) error {
-	for _, e := range store.Environments.Items(u.tx) {
-		if err := u.syncPair(e.ID, deploymentID); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // reconcileTargets removes the existing targets not wanted and adds the
@@ -200,19 +247,8 @@ func (u *unit) removeTarget(t *model.ReleaseTarget) error {
 	return nil
 }
 
-// rebuildDerived computes memberships and targets from a freshly loaded
-// store.
+// rebuildDerived computes the targets of a freshly loaded store.
 func (u *unit) rebuildDerived() error {
-	for _, env := range store.Environments.Items(u.tx) {
-		if err := u.matchOwner(store.EnvironmentResources, env.ID, env.ResourceSelector, "environment", environmentVars(env)); err != nil {
-			return err
-		}
-	}
-	for _, dep := range store.Deployments.Items(u.tx) {
-		if err := u.matchOwner(store.DeploymentResources, dep.ID, dep.ResourceSelector, "deployment", deploymentVars(dep)); err != nil {
-			return err
-		}
-	}
 	for _, env := range store.Environments.Items(u.tx) {
 		if err := u.syncEnvironment(env.ID); err != nil {
 			return err

@@ -17,16 +17,6 @@ type ProcessedEvent struct {
 	ProcessedAt time.Time `json:"processedAt"`
 }
 
-// Membership says that a selector owner (an environment or a deployment)
-// selects a resource. Memberships are derived from selectors, never stored.
-type Membership struct {
-	OwnerID    string
-	ResourceID string
-}
-
-// Key returns "ownerId/resourceId".
-func (m *Membership) Key() string { return m.OwnerID + "/" + m.ResourceID }
-
 // TargetState is what the engine last decided for a release target: its
 // desired release, why it has no new job, and when it must look again. It is
 // derived, recomputed on every evaluation and after a restart.

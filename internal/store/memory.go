@@ -100,6 +100,20 @@ func newCommitted() *committed {
 type overlay struct {
 	tables map[string]*overlayTable
 	seq    int
+	// undo records what each write replaced, so that a savepoint can be
+	// rolled back; nil until a savepoint is taken.
+	undo []undoEntry
+	// saving is true once a savepoint exists.
+	saving bool
+}
+
+// undoEntry is the overlay's state of one key before one write.
+type undoEntry struct {
+	table   Schema
+	key     string
+	touched bool // the key was written before in this transaction
+	seq     int
+	obj     any // the overlay's row before the write (nil: none)
 }
 
 type overlayTable struct {

@@ -20,7 +20,6 @@ const (
 	byExternal    = "external"
 	byTarget      = "target"
 	byPair        = "pair"
-	byOwner       = "owner"
 	byRun         = "run"
 	byApproval    = "approval"
 	byWaiting     = "waiting"
@@ -200,47 +199,32 @@ var (
 				return out
 			}},
 		}}
-	EnvironmentResources = membershipTable("environment_resource", "EnvironmentResource")
-	DeploymentResources  = membershipTable("deployment_resource", "DeploymentResource")
 )
-
-func membershipTable(name, kind string) *Table[model.Membership] {
-	return &Table[model.Membership]{Name: name, Kind: kind, Derived: true,
-		Key: (*model.Membership).Key,
-		Indexes: []Index[model.Membership]{
-			{Name: byOwner, Values: func(m *model.Membership) []string { return one(m.OwnerID) }},
-			{Name: byResource, Values: func(m *model.Membership) []string { return one(m.ResourceID) }},
-		}}
-}
 
 // Typed lookups on secondary indexes.
 var (
-	ResourcesByIdentifier          = Resources.Lookup(byIdentifier)
-	ResourcesByProvider            = Resources.Lookup(byProvider)
-	ResourceVariablesByResource    = ResourceVariables.Lookup(byResource)
-	VersionsByDeployment           = DeploymentVersions.Lookup(byDeployment)
-	VariablesByDeployment          = DeploymentVariables.Lookup(byDeployment)
-	ValuesByVariable               = DeploymentVariableValues.Lookup(byVariable)
-	ReleasesByTarget               = Releases.Lookup(byTarget)
-	JobsByRelease                  = Jobs.Lookup(byRelease)
-	JobsByExternalID               = Jobs.Lookup(byExternal)
-	JobsByTarget                   = Jobs.Lookup(byTarget)
-	SkipsByVersion                 = PolicySkips.Lookup(byVersion)
-	ApprovalsByVersionEnvironment  = UserApprovalRecords.Lookup(byApproval)
-	WorkflowJobsByRun              = WorkflowJobs.Lookup(byRun)
-	DeploymentLinksBySystem        = SystemDeployments.Lookup(bySystem)
-	DeploymentLinksByDeployment    = SystemDeployments.Lookup(byDeployment)
-	EnvironmentLinksBySystem       = SystemEnvironments.Lookup(bySystem)
-	EnvironmentLinksByEnvironment  = SystemEnvironments.Lookup(byEnvironment)
-	TargetsByResource              = ReleaseTargets.Lookup(byResource)
-	TargetsByEnvironment           = ReleaseTargets.Lookup(byEnvironment)
-	TargetsByDeployment            = ReleaseTargets.Lookup(byDeployment)
-	TargetsByPair                  = ReleaseTargets.Lookup(byPair)
-	StatesWaitingOn                = TargetStates.Lookup(byWaiting)
-	EnvironmentResourcesByOwner    = EnvironmentResources.Lookup(byOwner)
-	EnvironmentResourcesByResource = EnvironmentResources.Lookup(byResource)
-	DeploymentResourcesByOwner     = DeploymentResources.Lookup(byOwner)
-	DeploymentResourcesByResource  = DeploymentResources.Lookup(byResource)
+	ResourcesByIdentifier         = Resources.Lookup(byIdentifier)
+	ResourcesByProvider           = Resources.Lookup(byProvider)
+	ResourceVariablesByResource   = ResourceVariables.Lookup(byResource)
+	VersionsByDeployment          = DeploymentVersions.Lookup(byDeployment)
+	VariablesByDeployment         = DeploymentVariables.Lookup(byDeployment)
+	ValuesByVariable              = DeploymentVariableValues.Lookup(byVariable)
+	ReleasesByTarget              = Releases.Lookup(byTarget)
+	JobsByRelease                 = Jobs.Lookup(byRelease)
+	JobsByExternalID              = Jobs.Lookup(byExternal)
+	JobsByTarget                  = Jobs.Lookup(byTarget)
+	SkipsByVersion                = PolicySkips.Lookup(byVersion)
+	ApprovalsByVersionEnvironment = UserApprovalRecords.Lookup(byApproval)
+	WorkflowJobsByRun             = WorkflowJobs.Lookup(byRun)
+	DeploymentLinksBySystem       = SystemDeployments.Lookup(bySystem)
+	DeploymentLinksByDeployment   = SystemDeployments.Lookup(byDeployment)
+	EnvironmentLinksBySystem      = SystemEnvironments.Lookup(bySystem)
+	EnvironmentLinksByEnvironment = SystemEnvironments.Lookup(byEnvironment)
+	TargetsByResource             = ReleaseTargets.Lookup(byResource)
+	TargetsByEnvironment          = ReleaseTargets.Lookup(byEnvironment)
+	TargetsByDeployment           = ReleaseTargets.Lookup(byDeployment)
+	TargetsByPair                 = ReleaseTargets.Lookup(byPair)
+	StatesWaitingOn               = TargetStates.Lookup(byWaiting)
 )
 
 // Tables lists every table; durable ones are loaded in this order, so a table
@@ -249,7 +233,7 @@ var Tables = []Schema{
 	Workspaces, ProcessedEvents, Systems, ResourceProviders, Resources, Environments, JobAgents, Deployments,
 	SystemDeployments, SystemEnvironments, DeploymentVersions, DeploymentVariables, DeploymentVariableValues,
 	ResourceVariables, Policies, PolicySkips, UserApprovalRecords, RelationshipRules, Workflows, WorkflowRuns,
-	WorkflowJobs, Releases, Jobs, ReleaseTargets, TargetStates, EnvironmentResources, DeploymentResources,
+	WorkflowJobs, Releases, Jobs, ReleaseTargets, TargetStates,
 }
 
 var tableByName = func() map[string]Schema {

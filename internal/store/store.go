@@ -168,9 +168,39 @@ func (tx *Tx) writable() error {
 // write records obj (nil to remove) under key in the overlay.
 func (tx *Tx) write(t Schema, key string, obj any) {
 	ot := tx.over.table(t.TableName())
+	if tx.over.saving {
+		prevSeq, touched := ot.touched[key]
+		tx.over.undo = append(tx.over.undo, undoEntry{table: t, key: key, touched: touched, seq: prevSeq, obj: ot.rows.byKey[key]})
+	}
 	ot.rows.put(t, key, obj)
 	tx.over.seq++
 	ot.touched[key] = tx.over.seq
+}
+
+// Savepoint marks the transaction's state so that RollbackTo can return to
+// it. Several events of one batch share one transaction (and one database
+// commit) this way while each stays all-or-nothing.
+type Savepoint int
+
+// Savepoint returns a mark of the transaction's current state.
+func (tx *Tx) Savepoint() Savepoint {
+	tx.over.saving = true
+	return Savepoint(len(tx.over.undo))
+}
+
+// RollbackTo undoes every write made since sp.
+func (tx *Tx) RollbackTo(sp Savepoint) {
+	for i := len(tx.over.undo) - 1; i >= int(sp); i-- {
+		e := tx.over.undo[i]
+		ot := tx.over.table(e.table.TableName())
+		ot.rows.put(e.table, e.key, e.obj)
+		if e.touched {
+			ot.touched[e.key] = e.seq
+		} else {
+			delete(ot.touched, e.key)
+		}
+	}
+	tx.over.undo = tx.over.undo[:sp]
 }
 
 // Changes returns the net changes made so far, in the order of their last
@@ -252,8 +282,13 @@ func (tx *Tx) close() {
 }
 
 func (tx *Tx) startSpan(name, id string) (context.Context, trace.Span) {
-	return tx.store.tracer.Start(tx.ctx, name, trace.WithAttributes(
-		attribute.String("workspace.id", tx.store.workspaceID), attribute.String("entity.id", id)))
+	ctx, span := tx.store.tracer.Start(tx.ctx, name)
+	// Attributes are built only for a span that is recorded: store writes
+	// are the hottest path and tracing is off by default.
+	if span.IsRecording() {
+		span.SetAttributes(attribute.String("workspace.id", tx.store.workspaceID), attribute.String("entity.id", id))
+	}
+	return ctx, span
 }
 
 // Load inserts entities read from the database into the store without

@@ -23,6 +23,7 @@ func Exercise(t *testing.T, newStore func(t *testing.T) *store.Store) {
 	t.Run("Table_Upsert_IDMismatch", func(t *testing.T) { testIDMismatch(t, newStore(t)) })
 	t.Run("Tx_Abort", func(t *testing.T) { testAbort(t, newStore(t)) })
 	t.Run("Snapshot_Isolation", func(t *testing.T) { testSnapshotIsolation(t, newStore(t)) })
+	t.Run("Tx_RollbackTo", func(t *testing.T) { testRollbackTo(t, newStore(t)) })
 }
 
 // ID returns a random id for fixtures.
@@ -222,5 +223,39 @@ func testSnapshotIsolation(t *testing.T, s *store.Store) {
 	}
 	if n := store.Systems.Count(s.Snapshot()); n != 3 {
 		t.Fatalf("after commit: want 3 systems, got %d", n)
+	}
+}
+
+func testRollbackTo(t *testing.T, s *store.Store) {
+	tx := s.Begin(context.Background())
+	defer tx.Abort()
+	kept := &model.System{ID: ID(), Name: "kept"}
+	changed := &model.System{ID: ID(), Name: "before"}
+	for _, sys := range []*model.System{kept, changed} {
+		if err := store.Systems.Upsert(tx, sys.ID, sys); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sp := tx.Savepoint()
+	gone := &model.System{ID: ID(), Name: "gone"}
+	after := &model.System{ID: changed.ID, Name: "after"}
+	for _, err := range []error{store.Systems.Upsert(tx, gone.ID, gone), store.Systems.Upsert(tx, after.ID, after),
+		store.Systems.Remove(tx, kept.ID)} {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	tx.RollbackTo(sp)
+	if store.Systems.Has(tx, gone.ID) || !store.Systems.Has(tx, kept.ID) {
+		t.Fatal("rollback did not undo an insert and a removal")
+	}
+	if got, _ := store.Systems.Get(tx, changed.ID); got.Name != "before" {
+		t.Fatalf("rollback left the update: name %q", got.Name)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if n := store.Systems.Count(s.Snapshot()); n != 2 {
+		t.Fatalf("after commit: want the 2 systems written before the savepoint, got %d", n)
 	}
 }
