@@ -312,3 +312,17 @@ func (s *Store) Load(fn func(put func(table Schema, obj any) error) error) error
 
 // ErrNotFound is model.ErrNotFound, re-exported for callers of the store.
 var ErrNotFound = model.ErrNotFound
+
+// Rows returns every row of a table by key, untyped, for code that handles
+// all tables alike (dumps, comparisons). Typed code uses Table[T].Items.
+func Rows(r Reader, t Schema) map[string]any {
+	v, done := r.view()
+	defer done()
+	out := map[string]any{}
+	for _, k := range v.keys(t.TableName(), "", "") {
+		if obj, ok := v.get(t.TableName(), k); ok {
+			out[k] = obj
+		}
+	}
+	return out
+}
