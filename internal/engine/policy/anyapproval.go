@@ -94,15 +94,3 @@ func nameOfEnvironment(in *Input) string {
 	}
 	return in.Target.EnvironmentID
 }
-
-// nameOfVersion names a version for messages: its tag, else its name, else
-// its id.
-func nameOfVersion(v *model.DeploymentVersion) string {
-	switch {
-	case v.Tag != "":
-		return v.Tag
-	case v.Name != "":
-		return v.Name
-	}
-	return v.ID
-}

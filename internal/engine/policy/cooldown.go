@@ -92,13 +92,3 @@ func versionOfRelease(r store.Reader, rel *model.Release) *model.DeploymentVersi
 	}
 	return &rel.Version
 }
-
-// clockTime formats t for a message: the time of day in UTC, with the date
-// too when t is not on the same UTC day as now, so it is never ambiguous.
-func clockTime(t, now time.Time) string {
-	t, now = t.UTC(), now.UTC()
-	if y, m, d := t.Date(); y == now.Year() && m == now.Month() && d == now.Day() {
-		return t.Format("15:04:05 UTC")
-	}
-	return t.Format("2006-01-02 15:04:05 UTC")
-}

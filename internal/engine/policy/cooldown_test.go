@@ -46,7 +46,7 @@ func TestEvalVersionCooldown(t *testing.T) {
 			candidate: "v2",
 			setup:     deployedV1,
 			want: fxWant{outcome: fxDenied, next: fxTime(fxAt(interval)),
-				msg: []string{"cooldown: v1 was created at 14:00:00 UTC; v2 may deploy from 14:05:00 UTC"}},
+				msg: []string{"cooldown: v1 was created at 14:00 UTC; v2 may deploy from 14:05 UTC"}},
 			wantRef: "v1",
 		},
 		{
@@ -54,7 +54,7 @@ func TestEvalVersionCooldown(t *testing.T) {
 			now:       interval,
 			candidate: "v2",
 			setup:     deployedV1,
-			want:      fxWant{outcome: fxAllowed, msg: []string{"cooldown over: v1 was created at 14:00:00 UTC; v2 may deploy since 14:05:00 UTC"}},
+			want:      fxWant{outcome: fxAllowed, msg: []string{"cooldown over: v1 was created at 14:00 UTC; v2 may deploy since 14:05 UTC"}},
 			wantRef:   "v1",
 		},
 		{
@@ -66,7 +66,7 @@ func TestEvalVersionCooldown(t *testing.T) {
 				w.job("j2", w.release(t, vs["v1b"]), model.JobInProgress, fxAt(3*time.Minute), time.Time{})
 			},
 			want: fxWant{outcome: fxDenied, next: fxTime(fxAt(2*time.Minute + interval)),
-				msg: []string{"v1b was created at 14:02:00 UTC", "may deploy from 14:07:00 UTC"}},
+				msg: []string{"v1b was created at 14:02 UTC", "may deploy from 14:07 UTC"}},
 			wantRef: "v1b",
 		},
 		{
@@ -110,7 +110,7 @@ func TestEvalVersionCooldown(t *testing.T) {
 				gone := fxVersion("v0", "api", "v0", fxAt(-time.Minute))
 				w.job("j1", w.release(t, gone), model.JobSuccessful, fxBase, fxAt(time.Minute))
 			},
-			want:    fxWant{outcome: fxAllowed, msg: []string{"v0 was created at 13:59:00 UTC"}},
+			want:    fxWant{outcome: fxAllowed, msg: []string{"v0 was created at 13:59 UTC"}},
 			wantRef: "v0",
 		},
 		{
@@ -118,7 +118,7 @@ func TestEvalVersionCooldown(t *testing.T) {
 			now:       24 * time.Hour,
 			candidate: "v2",
 			setup:     deployedV1,
-			want:      fxWant{outcome: fxAllowed, msg: []string{"2025-03-01 14:00:00 UTC"}},
+			want:      fxWant{outcome: fxAllowed, msg: []string{"2025-03-01 14:00 UTC"}},
 			wantRef:   "v1",
 		},
 	}

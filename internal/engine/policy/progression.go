@@ -68,9 +68,9 @@ func evalEnvironmentProgression(in *Input, rule *model.PolicyRule) Result {
 		}
 	}
 	if best != nil {
-		msg := fmt.Sprintf("%s succeeded in %s", progressionVersionName(in.Version), progressionEnvName(best.env))
+		msg := fmt.Sprintf("%s succeeded in %s", nameOfVersion(in.Version), environmentName(best.env))
 		if best.total == 0 {
-			msg = fmt.Sprintf("%s has no targets of this deployment to wait for", progressionEnvName(best.env))
+			msg = fmt.Sprintf("%s has no targets of this deployment to wait for", environmentName(best.env))
 		}
 		r := Allow(rule, KindEnvironmentProgression, msg).Satisfied(best.satisfied)
 		r.Details = details
@@ -210,7 +210,7 @@ func releaseVersionLookup(r store.Reader) func(releaseID string) string {
 // progressionWaitReason says why the environment does not pass yet, or ""
 // when it does.
 func progressionWaitReason(in *Input, p *model.EnvironmentProgressionRule, c *progressionCheck) string {
-	version, env := progressionVersionName(in.Version), progressionEnvName(c.env)
+	version, env := nameOfVersion(in.Version), environmentName(c.env)
 	switch {
 	case !c.rateOK:
 		need := "at least one"
@@ -221,9 +221,9 @@ func progressionWaitReason(in *Input, p *model.EnvironmentProgressionRule, c *pr
 			version, env, c.succeeded, c.total, need)
 	case !c.ageOK:
 		return fmt.Sprintf("latest success of %s in %s at %s is older than %dh",
-			version, env, whenUTC(c.latest, in.Now), p.MaximumAgeHours)
+			version, env, clockTime(c.latest, in.Now), p.MaximumAgeHours)
 	case !c.soakOK:
-		return fmt.Sprintf("soaking in %s until %s", env, whenUTC(c.soakEnd, in.Now))
+		return fmt.Sprintf("soaking in %s until %s", env, clockTime(c.soakEnd, in.Now))
 	}
 	return ""
 }
@@ -247,38 +247,4 @@ func progressionDetails(checks []*progressionCheck) []map[string]any {
 		out[i] = d
 	}
 	return out
-}
-
-// progressionEnvName names an environment in messages: its name, else its id.
-func progressionEnvName(e *model.Environment) string {
-	if e.Name != "" {
-		return e.Name
-	}
-	return e.ID
-}
-
-// progressionVersionName names a version in messages: its tag, else its
-// name, else its id.
-func progressionVersionName(v *model.DeploymentVersion) string {
-	switch {
-	case v.Tag != "":
-		return v.Tag
-	case v.Name != "":
-		return v.Name
-	}
-	return v.ID
-}
-
-// whenUTC formats t for messages in UTC: "14:32 UTC" (seconds only when not
-// zero), with the date in front when t is not on now's UTC day.
-func whenUTC(t, now time.Time) string {
-	t, now = t.UTC(), now.UTC()
-	layout := "15:04 UTC"
-	if t.Second() != 0 {
-		layout = "15:04:05 UTC"
-	}
-	if y, m, d := t.Date(); y != now.Year() || m != now.Month() || d != now.Day() {
-		layout = "2006-01-02 " + layout
-	}
-	return t.Format(layout)
 }

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/gatehouse-dev/gatehouse/internal/engine/history"
 	"github.com/gatehouse-dev/gatehouse/internal/model"
 )
 
@@ -71,7 +72,7 @@ func Retry(now time.Time, jobs []*model.Job, releaseID string, rules []*model.Re
 			return RetryDecision{Message: fmt.Sprintf("retries exhausted: %d attempts, at most %d retries", attempts, rule.MaxRetries)}
 		}
 		if wait := backoff(rule, attempts); wait > 0 {
-			end := completedAt(newest).Add(wait)
+			end := history.Completion(newest).Add(wait)
 			if now.Before(end) {
 				if next == nil || end.After(*next) {
 					e := end.UTC()
@@ -102,11 +103,4 @@ func backoff(r *model.RetryRule, attempts int) time.Duration {
 		secs = float64(*r.MaxBackoffSeconds)
 	}
 	return time.Duration(secs * float64(time.Second))
-}
-
-func completedAt(j *model.Job) time.Time {
-	if !j.CompletedAt.IsZero() {
-		return j.CompletedAt
-	}
-	return j.UpdatedAt
 }

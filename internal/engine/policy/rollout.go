@@ -50,10 +50,10 @@ func evalGradualRollout(in *Input, rule *model.PolicyRule) Result {
 	var r Result
 	if in.Now.Before(slot) {
 		r = Pending(rule, KindGradualRollout, ActionWait, fmt.Sprintf("rollout slot %d of %d opens at %s",
-			pos+1, total, whenUTC(slot, in.Now))).At(slot)
+			pos+1, total, clockTime(slot, in.Now))).At(slot)
 	} else {
 		r = Allow(rule, KindGradualRollout, fmt.Sprintf("rollout slot %d of %d opened at %s",
-			pos+1, total, whenUTC(slot, in.Now))).Satisfied(slot)
+			pos+1, total, clockTime(slot, in.Now))).Satisfied(slot)
 	}
 	r.Details = details
 	return r

@@ -59,22 +59,22 @@ func evalDeploymentWindow(in *Input, rule *model.PolicyRule) Result {
 	allowWindow := w.AllowWindow == nil || *w.AllowWindow
 	switch {
 	case allowWindow && s.inside:
-		r = Allow(rule, KindDeploymentWindow, "inside the deployment window until "+whenUTC(s.end, in.Now)).
+		r = Allow(rule, KindDeploymentWindow, "inside the deployment window until "+clockTime(s.end, in.Now)).
 			Satisfied(s.start)
 	case allowWindow && s.next.IsZero():
 		// Waiting cannot help: the recurrence has ended (UNTIL or COUNT).
 		r = Deny(rule, KindDeploymentWindow, "outside the deployment window, and the rrule has no further occurrences")
 	case allowWindow:
 		r = Pending(rule, KindDeploymentWindow, ActionWait,
-			"outside the deployment window; it opens at "+whenUTC(s.next, in.Now)).At(s.next)
+			"outside the deployment window; it opens at "+clockTime(s.next, in.Now)).At(s.next)
 	case s.inside:
 		r = Pending(rule, KindDeploymentWindow, ActionWait,
-			"inside a deny window until "+whenUTC(s.end, in.Now)).At(s.end)
+			"inside a deny window until "+clockTime(s.end, in.Now)).At(s.end)
 	case s.next.IsZero():
 		r = Allow(rule, KindDeploymentWindow, "outside any deny window")
 	default:
 		r = Allow(rule, KindDeploymentWindow,
-			"outside any deny window; the next one starts at "+whenUTC(s.next, in.Now)).At(s.next)
+			"outside any deny window; the next one starts at "+clockTime(s.next, in.Now)).At(s.next)
 	}
 	r.Details = details
 	return r
