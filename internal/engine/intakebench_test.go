@@ -29,30 +29,40 @@ func backendConfig(b *testing.B, backend string) (Config, *sqlstore.DB) {
 // API (no HTTP), in batches of 500, on a workspace shaped like
 // shared/bench/workload.py's default: 10 environments and 1 deployment
 // selecting every resource, so each resource event creates 10 targets.
+//
+// The "bare" shape has no environment, so it measures intake alone.
 func BenchmarkIntake(b *testing.B) {
-	for _, backend := range []string{"memory", sqlstore.DialectSQLite, sqlstore.DialectPostgres} {
-		b.Run(backend, func(b *testing.B) {
-			cfg, _ := backendConfig(b, backend)
-			eng := New(cfg)
-			setup := everyResourceWorkspace(b, 10, 1, 0)
-			applyAll(b, eng, "ws", setup)
-			const batch = 500
-			b.ResetTimer()
-			start := time.Now()
-			n := 0
-			for i := range b.N {
-				events := make([]Event, batch)
-				for j := range events {
-					events[j] = event(b, "resource.created", resource(fmt.Sprintf("r-%d-%d", i, j), map[string]string{"region": "eu"}))
-				}
-				if err := eng.Apply(context.Background(), "ws", events); err != nil {
-					b.Fatal(err)
-				}
-				n += batch
-			}
-			b.ReportMetric(float64(n)/time.Since(start).Seconds(), "events/s")
-		})
+	shapes := []struct {
+		name string
+		envs int
+	}{{"targets10", 10}, {"bare", 0}}
+	for _, shape := range shapes {
+		for _, backend := range []string{"memory", sqlstore.DialectSQLite, sqlstore.DialectPostgres} {
+			b.Run(shape.name+"/"+backend, func(b *testing.B) { benchmarkIntake(b, backend, shape.envs) })
+		}
 	}
+}
+
+func benchmarkIntake(b *testing.B, backend string, envs int) {
+	cfg, _ := backendConfig(b, backend)
+	eng := New(cfg)
+	setup := everyResourceWorkspace(b, envs, 1, 0)
+	applyAll(b, eng, "ws", setup)
+	const batch = 500
+	b.ResetTimer()
+	start := time.Now()
+	n := 0
+	for i := range b.N {
+		events := make([]Event, batch)
+		for j := range events {
+			events[j] = event(b, "resource.created", resource(fmt.Sprintf("r-%d-%d", i, j), map[string]string{"region": "eu"}))
+		}
+		if err := eng.Apply(context.Background(), "ws", events); err != nil {
+			b.Fatal(err)
+		}
+		n += batch
+	}
+	b.ReportMetric(float64(n)/time.Since(start).Seconds(), "events/s")
 }
 
 // BenchmarkRestore measures loading a workspace of 100,000 resources (one
@@ -94,6 +104,7 @@ func BenchmarkRestore(b *testing.B) {
 				runtime.ReadMemStats(&ms)
 				b.ReportMetric(float64(ms.HeapInuse)/(1<<20), "MiB-heap")
 				b.ReportMetric(rssMiB(), "MiB-rss")
+				runtime.KeepAlive(fresh)
 			}
 		})
 	}
