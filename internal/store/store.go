@@ -260,10 +260,22 @@ func (tx *Tx) Commit() error {
 	}
 	state := tx.store.state
 	state.mu.Lock()
-	for _, c := range changes {
-		state.tables[c.Table.TableName()].put(c.Table, c.Key, c.After)
+	defer state.mu.Unlock()
+	adopted := map[string]bool{}
+	for name, ot := range tx.over.tables {
+		// An empty committed table takes the overlay's rows and indexes as
+		// they are (a restore, or the first large batch): no removals means
+		// the overlay holds exactly the new content.
+		if len(state.tables[name].byKey) == 0 && len(ot.rows.byKey) == len(ot.touched) {
+			state.tables[name] = ot.rows
+			adopted[name] = true
+		}
 	}
-	state.mu.Unlock()
+	for _, c := range changes {
+		if !adopted[c.Table.TableName()] {
+			state.tables[c.Table.TableName()].put(c.Table, c.Key, c.After)
+		}
+	}
 	return nil
 }
 
