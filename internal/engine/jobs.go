@@ -35,12 +35,13 @@ func (u *unit) jobStatusChanged(before, j *model.Job) error {
 		return nil
 	}
 	u.markTarget(t)
+	// A finished job can satisfy progression in the deployment's other
+	// environments (whose success statuses the rule names) and dependencies
+	// of other deployments on the resource; only targets held back by those
+	// rules need a look.
+	u.markWaiting(policy.KindEnvironmentProgression, t.DeploymentID)
+	u.markWaiting(policy.KindDeploymentDependency, t.ResourceID)
 	if j.Status == model.JobSuccessful {
-		// A success can satisfy progression in the deployment's other
-		// environments and dependencies of other deployments on the
-		// resource; only targets held back by those rules need a look.
-		u.markWaiting(policy.KindEnvironmentProgression, t.DeploymentID)
-		u.markWaiting(policy.KindDeploymentDependency, t.ResourceID)
 		return nil
 	}
 	return u.rollback(t, j)
@@ -63,10 +64,7 @@ func (u *unit) rollback(t *model.ReleaseTarget, failed *model.Job) error {
 	if store.Policies.Count(u.tx) == 0 {
 		return nil
 	}
-	p, err := newPlanner(u.tx, u.tx.Now())
-	if err != nil {
-		return err
-	}
+	p := &planner{r: u.tx, now: u.tx.Now(), policies: enabledPolicies(u.tx)}
 	te, err := loadTarget(u.tx, t)
 	if err != nil {
 		return err
@@ -87,12 +85,12 @@ func (u *unit) rollback(t *model.ReleaseTarget, failed *model.Job) error {
 	if !wanted || current == nil || current.ID == failed.ReleaseID {
 		return nil
 	}
-	rr, err := buildRelease(u.tx, te, &current.Version, p.relations)
-	if err != nil {
-		return err
+	// Roll back to exactly what ran before: its release and the variables
+	// its successful job was given, not a re-resolution of today's.
+	rr := &resolvedRelease{release: current, dispatch: current.Variables}
+	if last := history.LatestSuccessful(u.tx, t.Key()); last != nil && last.DispatchContext != nil {
+		rr.dispatch = last.DispatchContext.Variables
 	}
-	// Roll back to exactly what ran before, not to a re-resolution of it.
-	rr.release = current
 	for _, j := range newJobs(u.tx, te, rr, u.tx.Now()) {
 		j.Metadata = map[string]string{"rollbackOf": failed.ID}
 		if err := store.Jobs.Upsert(u.tx, j.ID, j); err != nil {

@@ -54,6 +54,7 @@ type planner struct {
 	now       time.Time
 	policies  []*model.Policy
 	relations *relationIndex
+	memo      *policy.Memo
 }
 
 func newPlanner(r store.Reader, now time.Time) (*planner, error) {
@@ -61,13 +62,17 @@ func newPlanner(r store.Reader, now time.Time) (*planner, error) {
 	if err != nil {
 		return nil, err
 	}
-	var policies []*model.Policy
+	return &planner{r: r, now: now, policies: enabledPolicies(r), relations: rel, memo: policy.NewMemo()}, nil
+}
+
+func enabledPolicies(r store.Reader) []*model.Policy {
+	var out []*model.Policy
 	for _, p := range store.Policies.Items(r) {
 		if p.Enabled {
-			policies = append(policies, p)
+			out = append(out, p)
 		}
 	}
-	return &planner{r: r, now: now, policies: policies, relations: rel}, nil
+	return out
 }
 
 // matchingPolicies returns the enabled policies whose selector matches the
@@ -159,7 +164,7 @@ func (p *planner) evaluateVersion(te *targetEntities, policies []*model.Policy, 
 	}
 	skipped := p.skippedRules(te, v)
 	in := &policy.Input{Now: p.now, Reader: p.r, Target: te.target, Resource: te.resource,
-		Environment: te.environment, Deployment: te.deployment, Version: v}
+		Environment: te.environment, Deployment: te.deployment, Version: v, Memo: p.memo}
 	type owned struct {
 		rule *model.PolicyRule
 		pe   int

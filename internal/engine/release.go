@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
+	"sync"
 
 	"github.com/google/uuid"
 
@@ -128,6 +129,8 @@ func releaseID(r *model.Release) (string, error) {
 // each relationship rule once per unit of work and evaluates only the pairs
 // that involve the entity asked about.
 type relationIndex struct {
+	// mu guards the caches: plans are computed in parallel.
+	mu         sync.Mutex
 	r          store.Reader
 	rules      []*relations.Rule
 	cache      map[string]relatedResult
@@ -155,7 +158,10 @@ func newRelationIndex(r store.Reader) (*relationIndex, error) {
 // entity through a rule with the reference name, in either direction.
 func (x *relationIndex) firstRelated(entityType, id, reference string) (map[string]any, bool) {
 	key := entityType + "/" + id + "/" + reference
-	if hit, ok := x.cache[key]; ok {
+	x.mu.Lock()
+	hit, ok := x.cache[key]
+	x.mu.Unlock()
+	if ok {
 		return hit.entity, hit.ok
 	}
 	var found relatedResult
@@ -165,7 +171,9 @@ func (x *relationIndex) firstRelated(entityType, id, reference string) (map[stri
 			break
 		}
 	}
+	x.mu.Lock()
 	x.cache[key] = found
+	x.mu.Unlock()
 	return found.entity, found.ok
 }
 
@@ -214,6 +222,8 @@ type candidate struct {
 // candidatesOf returns every entity of a type with its selector map, built
 // once per index because each relation question scans them.
 func (x *relationIndex) candidatesOf(entityType string) []candidate {
+	x.mu.Lock()
+	defer x.mu.Unlock()
 	c, ok := x.candidates[entityType]
 	if !ok {
 		c = candidates(x.r, entityType)

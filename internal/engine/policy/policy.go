@@ -50,6 +50,9 @@ type Input struct {
 	// evaluated before this one (gradual rollout starts when approval and
 	// progression rules were satisfied).
 	Prior []Result
+	// Memo shares work between the targets of one evaluation round; nil
+	// shares nothing.
+	Memo *Memo
 }
 
 // Allow returns an allowing result.

@@ -43,7 +43,16 @@ func (c *progressionCheck) passes() bool { return c.rateOK && c.soakOK && c.ageO
 // or exactly when a soak ends, whichever is sooner.
 func evalEnvironmentProgression(in *Input, rule *model.PolicyRule) Result {
 	p := rule.EnvironmentProgression
-	deps, err := dependencyEnvironments(in.Reader, in.Target.EnvironmentID, p.DependsOnEnvironmentSelector)
+	type dependencies struct {
+		envs []*model.Environment
+		err  error
+	}
+	// Every target of an environment has the same dependency environments.
+	found := memoized(in.Memo, "progression-environments/"+rule.ID+"/"+in.Target.EnvironmentID, func() dependencies {
+		envs, err := dependencyEnvironments(in.Reader, in.Target.EnvironmentID, p.DependsOnEnvironmentSelector)
+		return dependencies{envs, err}
+	})
+	deps, err := found.envs, found.err
 	if err != nil {
 		return Deny(rule, KindEnvironmentProgression, err.Error())
 	}
@@ -131,8 +140,11 @@ func dependencyEnvironments(r store.Reader, envID string, sel *model.Selector) (
 // that completed, and whether the rate, soak and age conditions hold now.
 func checkProgression(in *Input, p *model.EnvironmentProgressionRule, env *model.Environment, successes []string) *progressionCheck {
 	c := &progressionCheck{env: env}
-	targets := store.TargetsByPair.Get(in.Reader, store.PairKey(env.ID, in.Target.DeploymentID))
-	c.total = len(targets)
+	key := "progression/" + env.ID + "/" + in.Target.DeploymentID + "/" + in.Version.ID + "/" + strings.Join(successes, ",")
+	counts := memoized(in.Memo, key, func() progressionCounts {
+		return countSuccesses(in, store.TargetsByPair.Get(in.Reader, store.PairKey(env.ID, in.Target.DeploymentID)), successes)
+	})
+	c.total = counts.total
 	if c.total == 0 {
 		// Nothing to wait for: the environment has passed since the version
 		// exists. The version's createdAt (not now) keeps satisfiedAt stable,
@@ -141,6 +153,30 @@ func checkProgression(in *Input, p *model.EnvironmentProgressionRule, env *model
 		c.satisfied = in.Version.CreatedAt
 		return c
 	}
+	c.succeeded, c.latest = counts.succeeded, counts.latest
+	c.rateOK = rateMet(c.succeeded, c.total, p.MinimumSuccessPercentage)
+	soak := time.Duration(p.MinimumSoakTimeMinutes) * time.Minute
+	if !c.latest.IsZero() {
+		c.soakEnd = c.latest.Add(soak)
+		c.soakOK = !in.Now.Before(c.soakEnd)
+		c.ageOK = withinAge(p, c.latest, in.Now)
+		c.satisfied = c.soakEnd
+	}
+	c.waitReason = progressionWaitReason(in, p, c)
+	return c
+}
+
+// progressionCounts is what every target of an environment shares about a
+// dependency environment: how many of its targets succeeded with the
+// version, and when the latest of them completed.
+type progressionCounts struct {
+	total     int
+	succeeded int
+	latest    time.Time
+}
+
+func countSuccesses(in *Input, targets []*model.ReleaseTarget, successes []string) progressionCounts {
+	out := progressionCounts{total: len(targets)}
 	versionOf := releaseVersionLookup(in.Reader)
 	for _, t := range targets {
 		var latest time.Time
@@ -153,22 +189,13 @@ func checkProgression(in *Input, p *model.EnvironmentProgressionRule, env *model
 			}
 		}
 		if !latest.IsZero() {
-			c.succeeded++
-			if latest.After(c.latest) {
-				c.latest = latest
+			out.succeeded++
+			if latest.After(out.latest) {
+				out.latest = latest
 			}
 		}
 	}
-	c.rateOK = rateMet(c.succeeded, c.total, p.MinimumSuccessPercentage)
-	soak := time.Duration(p.MinimumSoakTimeMinutes) * time.Minute
-	if !c.latest.IsZero() {
-		c.soakEnd = c.latest.Add(soak)
-		c.soakOK = !in.Now.Before(c.soakEnd)
-		c.ageOK = withinAge(p, c.latest, in.Now)
-		c.satisfied = c.soakEnd
-	}
-	c.waitReason = progressionWaitReason(in, p, c)
-	return c
+	return out
 }
 
 // rateMet reports whether succeeded of total reaches percent; 0 means at

@@ -36,9 +36,7 @@ func evalGradualRollout(in *Input, rule *model.PolicyRule) Result {
 		return Pending(rule, KindGradualRollout, ActionWait,
 			"rollout has not started: waiting for approval/progression")
 	}
-	order := rolloutOrder(in.Reader, in.Target, in.Version.ID)
-	pos := slices.Index(order, in.Target.Key())
-	total := len(order)
+	pos, total := rolloutPosition(in)
 	slot := start.Add(rolloutOffset(g, pos, total))
 	details := map[string]any{
 		"position":    pos, // 0-based; messages count slots from 1
@@ -82,6 +80,26 @@ func rolloutStart(in *Input) (time.Time, bool) {
 		start = latest
 	}
 	return start, true
+}
+
+// rolloutPosition returns the target's 0-based position in the rollout
+// order of its deployment and environment, and the number of targets there.
+// The order is computed once per round for all of them.
+func rolloutPosition(in *Input) (int, int) {
+	pair := store.PairKey(in.Target.EnvironmentID, in.Target.DeploymentID)
+	positions := memoized(in.Memo, "rollout/"+pair+"/"+in.Version.ID, func() map[string]int {
+		order := rolloutOrder(in.Reader, in.Target, in.Version.ID)
+		m := make(map[string]int, len(order))
+		for i, k := range order {
+			m[k] = i
+		}
+		return m
+	})
+	if pos, ok := positions[in.Target.Key()]; ok {
+		return pos, len(positions)
+	}
+	// A target the memoized order does not know yet goes last.
+	return len(positions), len(positions) + 1
 }
 
 // rolloutOrder returns the keys of the targets of target's deployment and

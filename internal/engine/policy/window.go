@@ -34,19 +34,13 @@ func evalDeploymentWindow(in *Input, rule *model.PolicyRule) Result {
 		return Allow(rule, KindDeploymentWindow,
 			"deployment window ignored: nothing has been deployed to this target yet")
 	}
-	loc, err := windowLocation(w.Timezone)
-	if err != nil {
-		return Deny(rule, KindDeploymentWindow, err.Error())
+	// Every target of the round sees the same windows at the same time.
+	key := fmt.Sprintf("window/%s/%s/%d/%s/%d", w.RRule, w.Timezone, w.DurationMinutes, rule.ID, in.Now.UnixNano())
+	scan := memoized(in.Memo, key, func() windowResult { return evalWindowScan(w, in.Now) })
+	if scan.err != "" {
+		return Deny(rule, KindDeploymentWindow, scan.err)
 	}
-	duration := time.Duration(w.DurationMinutes) * time.Minute
-	if duration <= 0 {
-		return Deny(rule, KindDeploymentWindow, "durationMinutes must be at least 1")
-	}
-	rr, err := windowRecurrence(w.RRule, loc, in.Now.Add(-duration))
-	if err != nil {
-		return Deny(rule, KindDeploymentWindow, fmt.Sprintf("invalid rrule %q: %v", w.RRule, err))
-	}
-	s := scanWindows(rr, in.Now, duration)
+	s, loc := scan.scan, scan.loc
 	details := map[string]any{"timezone": loc.String(), "inside": s.inside}
 	if s.inside {
 		details["windowStart"], details["windowEnd"] = s.start.UTC(), s.end.UTC()
@@ -78,6 +72,30 @@ func evalDeploymentWindow(in *Input, rule *model.PolicyRule) Result {
 	}
 	r.Details = details
 	return r
+}
+
+// windowResult is a scan of a rule's windows around one instant, or why the
+// rule cannot be scanned.
+type windowResult struct {
+	scan windowScan
+	loc  *time.Location
+	err  string
+}
+
+func evalWindowScan(w *model.DeploymentWindowRule, now time.Time) windowResult {
+	loc, err := windowLocation(w.Timezone)
+	if err != nil {
+		return windowResult{err: err.Error()}
+	}
+	duration := time.Duration(w.DurationMinutes) * time.Minute
+	if duration <= 0 {
+		return windowResult{err: "durationMinutes must be at least 1"}
+	}
+	rr, err := windowRecurrence(w.RRule, loc, now.Add(-duration))
+	if err != nil {
+		return windowResult{err: fmt.Sprintf("invalid rrule %q: %v", w.RRule, err)}
+	}
+	return windowResult{scan: scanWindows(rr, now, duration), loc: loc}
 }
 
 // windowLocation loads the rule's timezone; empty means UTC. "Local" is
