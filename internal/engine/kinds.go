@@ -267,21 +267,6 @@ func bulkUpdateResourceVariables(u *unit, data json.RawMessage) error {
 	return nil
 }
 
-// createWorkflowRun stores a run of an existing workflow.
-func createWorkflowRun(u *unit, data json.RawMessage) error {
-	run, err := decode[model.WorkflowRun](data, "workflowRun")
-	if err != nil {
-		return err
-	}
-	if run.Inputs == nil {
-		run.Inputs = map[string]any{}
-	}
-	if err := requireExists(u.tx, store.Workflows, "workflowRun.workflowId", run.WorkflowID); err != nil {
-		return err
-	}
-	return store.WorkflowRuns.Upsert(u.tx, run.ID, run)
-}
-
 // updateJob applies job.updated: the fields named in fieldsToUpdate are
 // copied from the payload's job onto the stored job.
 func updateJob(u *unit, data json.RawMessage) error {
