@@ -21,12 +21,12 @@ var systemKind = entityKind[model.System]{
 	beforeRemove: func(u *unit, s *model.System) error {
 		// Unlink everything first so that pairs re-sync without this system.
 		for _, l := range store.DeploymentLinksBySystem.Get(u.tx, s.ID) {
-			if err := u.setDeploymentLink(l, false); err != nil {
+			if err := deploymentLinks.set(u, l, false); err != nil {
 				return err
 			}
 		}
 		for _, l := range store.EnvironmentLinksBySystem.Get(u.tx, s.ID) {
-			if err := u.setEnvironmentLink(l, false); err != nil {
+			if err := environmentLinks.set(u, l, false); err != nil {
 				return err
 			}
 		}
@@ -139,78 +139,69 @@ var resourceKind = entityKind[model.Resource]{
 	afterRemove: func(u *unit, r *model.Resource) error { return u.syncResource(r.ID) },
 }
 
-func linkDeployment(u *unit, data json.RawMessage) error   { return u.applyDeploymentLink(data, true) }
-func unlinkDeployment(u *unit, data json.RawMessage) error { return u.applyDeploymentLink(data, false) }
-func linkEnvironment(u *unit, data json.RawMessage) error  { return u.applyEnvironmentLink(data, true) }
-func unlinkEnvironment(u *unit, data json.RawMessage) error {
-	return u.applyEnvironmentLink(data, false)
+// linkKind is one kind of system link: deployment or environment. Both kinds
+// are applied by the same code.
+type linkKind[L, M any] struct {
+	name    string
+	table   *store.Table[L]
+	system  func(*L) string
+	member  func(*L) string
+	members *store.Table[M]
+	field   string
+	// sync re-pairs the linked deployment or environment.
+	sync func(u *unit, id string) error
 }
 
-func (u *unit) applyDeploymentLink(data json.RawMessage, linked bool) error {
-	l, err := decode[model.SystemDeploymentLink](data, "systemDeploymentLink")
-	if err != nil {
-		return err
+var (
+	deploymentLinks = linkKind[model.SystemDeploymentLink, model.Deployment]{
+		name: "systemDeploymentLink", table: store.SystemDeployments, members: store.Deployments, field: "deploymentId",
+		system: func(l *model.SystemDeploymentLink) string { return l.SystemID },
+		member: func(l *model.SystemDeploymentLink) string { return l.DeploymentID },
+		sync:   (*unit).syncDeployment,
 	}
-	if linked {
-		if err := requireExists(u.tx, store.Systems, "systemId", l.SystemID); err != nil {
+	environmentLinks = linkKind[model.SystemEnvironmentLink, model.Environment]{
+		name: "systemEnvironmentLink", table: store.SystemEnvironments, members: store.Environments, field: "environmentId",
+		system: func(l *model.SystemEnvironmentLink) string { return l.SystemID },
+		member: func(l *model.SystemEnvironmentLink) string { return l.EnvironmentID },
+		sync:   (*unit).syncEnvironment,
+	}
+)
+
+// handler returns the handler of the link's .linked (or .unlinked) event.
+// Linking needs both ends to exist; unlinking a missing link changes nothing.
+func (k linkKind[L, M]) handler(linked bool) handler {
+	return func(u *unit, data json.RawMessage) error {
+		l, err := decode[L](data, k.name)
+		if err != nil {
 			return err
 		}
-		if err := requireExists(u.tx, store.Deployments, "deploymentId", l.DeploymentID); err != nil {
-			return err
+		if linked {
+			if err := requireExists(u.tx, store.Systems, "systemId", k.system(l)); err != nil {
+				return err
+			}
+			if err := requireExists(u.tx, k.members, k.field, k.member(l)); err != nil {
+				return err
+			}
 		}
+		return k.set(u, l, linked)
 	}
-	return u.setDeploymentLink(l, linked)
 }
 
-func (u *unit) applyEnvironmentLink(data json.RawMessage, linked bool) error {
-	l, err := decode[model.SystemEnvironmentLink](data, "systemEnvironmentLink")
-	if err != nil {
-		return err
-	}
-	if linked {
-		if err := requireExists(u.tx, store.Systems, "systemId", l.SystemID); err != nil {
-			return err
-		}
-		if err := requireExists(u.tx, store.Environments, "environmentId", l.EnvironmentID); err != nil {
-			return err
-		}
-	}
-	return u.setEnvironmentLink(l, linked)
-}
-
-// setDeploymentLink adds or removes a link and re-pairs the deployment with
-// the environments of the system. Unlinking a missing link changes nothing.
-func (u *unit) setDeploymentLink(l *model.SystemDeploymentLink, linked bool) error {
-	has := store.SystemDeployments.Has(u.tx, l.Key())
+// set adds or removes a link and re-pairs its deployment or environment.
+func (k linkKind[L, M]) set(u *unit, l *L, linked bool) error {
+	key := k.table.Key(l)
+	has := k.table.Has(u.tx, key)
 	switch {
 	case linked && !has:
-		if err := store.SystemDeployments.Upsert(u.tx, l.Key(), l); err != nil {
+		if err := k.table.Upsert(u.tx, key, l); err != nil {
 			return err
 		}
 	case !linked && has:
-		if err := store.SystemDeployments.Remove(u.tx, l.Key()); err != nil {
+		if err := k.table.Remove(u.tx, key); err != nil {
 			return err
 		}
 	default:
 		return nil
 	}
-	return u.syncDeployment(l.DeploymentID)
-}
-
-// setEnvironmentLink is setDeploymentLink's twin for environments.
-func (u *unit) setEnvironmentLink(l *model.SystemEnvironmentLink, linked bool) error {
-	has := store.SystemEnvironments.Has(u.tx, l.Key())
-	switch {
-	case linked && !has:
-		if err := store.SystemEnvironments.Upsert(u.tx, l.Key(), l); err != nil {
-			return err
-		}
-	case !linked && has:
-		if err := store.SystemEnvironments.Remove(u.tx, l.Key()); err != nil {
-			return err
-		}
-	default:
-		return nil
-	}
-	return u.syncEnvironment(l.EnvironmentID)
+	return k.sync(u, k.member(l))
 }

@@ -131,10 +131,10 @@ func buildHandlers() map[string]handler {
 	approvalKind.register(m)
 	relationshipRuleKind.register(m)
 	workflowKind.register(m)
-	m["system-deployment.linked"] = linkDeployment
-	m["system-deployment.unlinked"] = unlinkDeployment
-	m["system-environment.linked"] = linkEnvironment
-	m["system-environment.unlinked"] = unlinkEnvironment
+	m["system-deployment.linked"] = deploymentLinks.handler(true)
+	m["system-deployment.unlinked"] = deploymentLinks.handler(false)
+	m["system-environment.linked"] = environmentLinks.handler(true)
+	m["system-environment.unlinked"] = environmentLinks.handler(false)
 	m["resource-variables.bulk-updated"] = bulkUpdateResourceVariables
 	m["workflow-run.created"] = createWorkflowRun
 	m["job.updated"] = updateJob
