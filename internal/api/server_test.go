@@ -96,10 +96,7 @@ func TestServer_PostEvents(t *testing.T) {
 func workspaceState(ts *testServer) string {
 	ts.t.Helper()
 	var b strings.Builder
-	names := []string{"release-targets", "jobs"}
-	for _, name := range slices.Sorted(maps.Keys(collections)) {
-		names = append(names, name)
-	}
+	names := append([]string{"release-targets", "jobs"}, slices.Sorted(maps.Keys(collections))...)
 	for _, name := range names {
 		status, body := ts.do(http.MethodGet, "/v1/workspaces/"+testWS+"/"+name+"?limit=1000000", "")
 		fmt.Fprintf(&b, "%s %d %s\n", name, status, body)

@@ -35,18 +35,5 @@ var (
 	deploymentEnv  = selector.MustNewEnv("deployment")
 	environmentEnv = selector.MustNewEnv("environment")
 	jobAgentEnv    = selector.MustNewEnv("release", "deployment", "environment", "resource")
-	relationEnv    = selector.MustNewEnv("from", "to")
 	workflowEnv    = selector.MustNewEnv("inputs")
 )
-
-// relatableEnv returns the environment for a relationship rule's from or to
-// selector, whose subject is the entity type the rule names.
-func relatableEnv(entityType string) *selector.Env {
-	switch entityType {
-	case model.EntityDeployment:
-		return deploymentEnv
-	case model.EntityEnvironment:
-		return environmentEnv
-	}
-	return selector.ResourceEnv()
-}
