@@ -55,8 +55,9 @@ func (e *Engine) wake(ws *Workspace) {
 	}
 }
 
-// Close stops the scheduler: no timer fires afterwards. Events may still be
-// applied; they just arm no timers.
+// Close stops the scheduler: no timer fires afterwards, and an evaluation
+// under way has finished when Close returns. Events may still be applied;
+// they just arm no timers.
 func (e *Engine) Close() {
 	e.mu.Lock()
 	e.stopped = true
@@ -71,6 +72,10 @@ func (e *Engine) Close() {
 			ws.wakeup.timer.Stop()
 		}
 		ws.wakeup.mu.Unlock()
+		// A scheduled evaluation already running holds the workspace's
+		// writer; taking it waits for that evaluation to commit, so the
+		// database can be closed after Close returns.
+		ws.Store.Begin(context.Background()).Abort()
 	}
 }
 
