@@ -106,7 +106,7 @@ var (
 			{Name: "version_id", Value: func(r *model.Release) any { return r.Version.ID }},
 		}}
 	Jobs = &Table[model.Job]{Name: "job", Kind: "Job",
-		Key: func(j *model.Job) string { return j.ID },
+		Key: func(j *model.Job) string { return j.ID }, Stored: storedJob, Linked: linkedJob,
 		Indexes: []Index[model.Job]{
 			{Name: byRelease, Values: func(j *model.Job) []string { return one(j.ReleaseID) }},
 			{Name: byExternal, Values: func(j *model.Job) []string { return one(externalKey(j.JobAgentID, j.ExternalID)) }},
@@ -277,4 +277,41 @@ func one(s string) []string {
 		return nil
 	}
 	return []string{s}
+}
+
+// storedJob is a job as written to the database: its dispatch context names
+// its release (id and target) instead of repeating it, and leaves out the
+// version, which the release holds. Releases are immutable and stored in
+// their own table, so nothing is lost; it halves what a fan-out writes.
+func storedJob(j *model.Job) *model.Job {
+	dc := j.DispatchContext
+	if dc == nil || dc.Release == nil || dc.Version == nil || dc.Version.ID != dc.Release.Version.ID {
+		return j
+	}
+	short := *j
+	ctx := *dc
+	ctx.Release = &model.Release{ID: dc.Release.ID, ReleaseTarget: dc.Release.ReleaseTarget}
+	ctx.Version = nil
+	short.DispatchContext = &ctx
+	return &short
+}
+
+// linkedJob completes a job read from the database with its release and
+// version.
+func linkedJob(r Reader, j *model.Job) *model.Job {
+	dc := j.DispatchContext
+	if dc == nil || dc.Release == nil || dc.Version != nil || dc.Release.Version.ID != "" {
+		return j
+	}
+	rel, err := Releases.Get(r, dc.Release.ID)
+	if err != nil {
+		return j
+	}
+	full := *j
+	ctx := *dc
+	ctx.Release = rel
+	version := rel.Version
+	ctx.Version = &version
+	full.DispatchContext = &ctx
+	return &full
 }

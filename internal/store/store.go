@@ -45,6 +45,7 @@ type Schema interface {
 	// Decode reads a JSON document written by Encode.
 	Decode(data []byte) (any, error)
 	indexValues(obj any) map[string][]string
+	link(r Reader, obj any) any
 }
 
 // Change is one net change of a committed transaction: After is nil for a
@@ -315,6 +316,17 @@ func (s *Store) Load(fn func(put func(table Schema, obj any) error) error) error
 	}
 	if err := fn(put); err != nil {
 		return err
+	}
+	// Rows stored in a shortened form are completed from the tables loaded
+	// with them, and re-indexed.
+	r := Snapshot{state: loaded}
+	for _, t := range Tables {
+		rows := loaded.tables[t.TableName()]
+		for key, obj := range rows.byKey {
+			if linked := t.link(r, obj); linked != obj {
+				rows.put(t, key, linked)
+			}
+		}
 	}
 	s.state.mu.Lock()
 	s.state.tables = loaded.tables

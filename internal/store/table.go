@@ -25,9 +25,16 @@ type Table[T any] struct {
 	// Columns are the values that get SQL columns of their own (besides the
 	// workspace, the key and the JSON document).
 	Columns []Column[T]
-	// Derived tables (release targets, selector matches) are rebuilt from the
+	// Derived tables (release targets, target states) are rebuilt from the
 	// others on load and never written to the database.
 	Derived bool
+	// Stored, when set, gives the form an entity is written to the
+	// database in: the same entity with what other tables already hold
+	// left out. Linked puts it back after a load.
+	Stored func(*T) *T
+	// Linked completes an entity read from the database with what Stored
+	// left out, reading other (already loaded) tables.
+	Linked func(r Reader, v *T) *T
 }
 
 // Index is a secondary index: Values returns the index keys of an entity
@@ -204,7 +211,21 @@ func (t *Table[T]) ColumnValues(obj any) []any {
 }
 
 // Encode implements Schema.
-func (t *Table[T]) Encode(obj any) ([]byte, error) { return json.Marshal(obj.(*T)) }
+func (t *Table[T]) Encode(obj any) ([]byte, error) {
+	v := obj.(*T)
+	if t.Stored != nil {
+		v = t.Stored(v)
+	}
+	return json.Marshal(v)
+}
+
+// link implements Schema.
+func (t *Table[T]) link(r Reader, obj any) any {
+	if t.Linked == nil {
+		return obj
+	}
+	return t.Linked(r, obj.(*T))
+}
 
 // Decode implements Schema.
 func (t *Table[T]) Decode(data []byte) (any, error) {
