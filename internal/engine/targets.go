@@ -68,15 +68,7 @@ func selects(sel *model.Selector, vars map[string]any) (bool, error) {
 func (u *unit) syncEnvironment(envID string) error {
 	want := map[string]*model.ReleaseTarget{}
 	if env, err := store.Environments.Get(u.tx, envID); err == nil {
-		var deps []*model.Deployment
-		for _, id := range partners(store.EnvironmentLinksByEnvironment.Get(u.tx, envID), func(l *model.SystemEnvironmentLink) string { return l.SystemID },
-			func(sys string) []string {
-				return linkedIDs(store.DeploymentLinksBySystem.Get(u.tx, sys), deploymentOf)
-			}) {
-			if d, err := store.Deployments.Get(u.tx, id); err == nil {
-				deps = append(deps, d)
-			}
-		}
+		deps := deploymentsSharingSystem(u.tx, envID)
 		err := u.crossMatch(env.ResourceSelector, "environment", environmentVars(env), len(deps), func(i int) (*model.Selector, map[string]any) {
 			return deps[i].ResourceSelector, deploymentVars(deps[i])
 		}, "deployment", func(r string, i int) {
@@ -94,15 +86,7 @@ func (u *unit) syncEnvironment(envID string) error {
 func (u *unit) syncDeployment(depID string) error {
 	want := map[string]*model.ReleaseTarget{}
 	if dep, err := store.Deployments.Get(u.tx, depID); err == nil {
-		var envs []*model.Environment
-		for _, id := range partners(store.DeploymentLinksByDeployment.Get(u.tx, depID), func(l *model.SystemDeploymentLink) string { return l.SystemID },
-			func(sys string) []string {
-				return linkedIDs(store.EnvironmentLinksBySystem.Get(u.tx, sys), environmentOf)
-			}) {
-			if e, err := store.Environments.Get(u.tx, id); err == nil {
-				envs = append(envs, e)
-			}
-		}
+		envs := environmentsSharingSystem(u.tx, depID)
 		err := u.crossMatch(dep.ResourceSelector, "deployment", deploymentVars(dep), len(envs), func(i int) (*model.Selector, map[string]any) {
 			return envs[i].ResourceSelector, environmentVars(envs[i])
 		}, "environment", func(r string, i int) {
@@ -155,32 +139,36 @@ func (u *unit) crossMatch(sel *model.Selector, ownerVar string, owner map[string
 	return nil
 }
 
-// partners returns the ids linked, through any of the given links' systems,
-// on the other side.
-func partners[L any](links []*L, system func(*L) string, other func(system string) []string) []string {
+// deploymentsSharingSystem returns the deployments linked to a system the
+// environment is linked to, each once.
+func deploymentsSharingSystem(r store.Reader, envID string) []*model.Deployment {
 	seen := map[string]bool{}
-	var out []string
-	for _, l := range links {
-		for _, id := range other(system(l)) {
-			if !seen[id] {
-				seen[id] = true
-				out = append(out, id)
+	var out []*model.Deployment
+	for _, el := range store.EnvironmentLinksByEnvironment.Get(r, envID) {
+		for _, dl := range store.DeploymentLinksBySystem.Get(r, el.SystemID) {
+			if d, err := store.Deployments.Get(r, dl.DeploymentID); err == nil && !seen[d.ID] {
+				seen[d.ID] = true
+				out = append(out, d)
 			}
 		}
 	}
 	return out
 }
 
-func linkedIDs[L any](links []*L, id func(*L) string) []string {
-	out := make([]string, len(links))
-	for i, l := range links {
-		out[i] = id(l)
+// environmentsSharingSystem is deploymentsSharingSystem's mirror.
+func environmentsSharingSystem(r store.Reader, depID string) []*model.Environment {
+	seen := map[string]bool{}
+	var out []*model.Environment
+	for _, dl := range store.DeploymentLinksByDeployment.Get(r, depID) {
+		for _, el := range store.EnvironmentLinksBySystem.Get(r, dl.SystemID) {
+			if e, err := store.Environments.Get(r, el.EnvironmentID); err == nil && !seen[e.ID] {
+				seen[e.ID] = true
+				out = append(out, e)
+			}
+		}
 	}
 	return out
 }
-
-func deploymentOf(l *model.SystemDeploymentLink) string   { return l.DeploymentID }
-func environmentOf(l *model.SystemEnvironmentLink) string { return l.EnvironmentID }
 
 // sharesSystem reports whether an environment and a deployment are linked to
 // at least one common system.
