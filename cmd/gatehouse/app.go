@@ -46,12 +46,19 @@ type Main struct {
 	server   *http.Server
 	listener net.Listener
 	ready    atomic.Bool
+	// stopTracing flushes spans still buffered.
+	stopTracing func(context.Context) error
 }
 
 // Open connects the database, restores every stored workspace and binds the
 // listen address. Close releases what Open acquired.
 func Open(ctx context.Context, cfg Config) (*Main, error) {
 	m := &Main{cfg: cfg, logger: newLogger(cfg.LogFormat)}
+	stop, err := setupTracing(ctx)
+	if err != nil {
+		return nil, err
+	}
+	m.stopTracing = stop
 	ecfg := engine.Config{Logger: m.logger}
 	if key := os.Getenv("GATEHOUSE_ENCRYPTION_KEY"); key != "" {
 		sealer, err := secrets.New(key)
@@ -125,6 +132,13 @@ func (m *Main) Close() {
 	}
 	if m.db != nil {
 		m.db.Close()
+	}
+	if m.stopTracing != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := m.stopTracing(ctx); err != nil {
+			m.logger.Warn("flushing traces", "err", err)
+		}
 	}
 }
 
