@@ -49,6 +49,7 @@ var collections = map[string]collection{
 	"workflows":                  collectionOf(store.Workflows),
 	"workflow-runs":              collectionOf(store.WorkflowRuns),
 	"releases":                   collectionOf(store.Releases),
+	"job-verifications":          collectionOf(store.JobVerifications),
 }
 
 // page is the shape of every list answer.

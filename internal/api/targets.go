@@ -19,7 +19,7 @@ type releaseTargetView struct {
 	DeploymentID   string         `json:"deploymentId"`
 	DesiredRelease *model.Release `json:"desiredRelease,omitempty"`
 	CurrentRelease *model.Release `json:"currentRelease,omitempty"`
-	LatestJob      *model.Job     `json:"latestJob,omitempty"`
+	LatestJob      *jobView       `json:"latestJob,omitempty"`
 	// Reason says why the target has no new job, when the engine decided so.
 	Reason             string     `json:"reason,omitempty"`
 	NextEvaluationTime *time.Time `json:"nextEvaluationTime,omitempty"`
@@ -27,7 +27,11 @@ type releaseTargetView struct {
 
 func viewTarget(r store.Reader, t *model.ReleaseTarget) releaseTargetView {
 	v := releaseTargetView{Key: t.Key(), ResourceID: t.ResourceID, EnvironmentID: t.EnvironmentID, DeploymentID: t.DeploymentID,
-		CurrentRelease: history.CurrentRelease(r, t.Key()), LatestJob: history.LatestJob(r, t.Key())}
+		CurrentRelease: history.CurrentRelease(r, t.Key())}
+	if j := history.LatestJob(r, t.Key()); j != nil {
+		jv := viewJob(r, j)
+		v.LatestJob = &jv
+	}
 	st, err := store.TargetStates.Get(r, t.Key())
 	if err != nil {
 		// The engine keeps no state for targets of deployments without
@@ -65,11 +69,12 @@ func (s *Server) listReleaseTargets(w http.ResponseWriter, r *http.Request) {
 // jobView is a job with its release, as the API shows it.
 type jobView struct {
 	*model.Job
-	Release *model.Release `json:"release,omitempty"`
+	Release       *model.Release           `json:"release,omitempty"`
+	Verifications []*model.JobVerification `json:"verifications,omitempty"`
 }
 
 func viewJob(r store.Reader, j *model.Job) jobView {
-	v := jobView{Job: j}
+	v := jobView{Job: j, Verifications: store.VerificationsByJob.Get(r, j.ID)}
 	if j.ReleaseID != "" {
 		if rel, err := store.Releases.Get(r, j.ReleaseID); err == nil {
 			v.Release = rel

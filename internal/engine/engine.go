@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"sort"
 	"sync"
 	"time"
@@ -58,6 +59,9 @@ type Config struct {
 	// time.AfterFunc when nil. Tests pass a fake that fires on demand,
 	// together with a fake Clock, so that no test sleeps.
 	AfterFunc func(d time.Duration, f func()) interface{ Stop() bool }
+	// HTTPClient is used by verification metric providers that speak HTTP;
+	// http.DefaultClient when nil.
+	HTTPClient *http.Client
 }
 
 // Sealer encrypts a clear sensitive value into its stored form.
@@ -73,6 +77,11 @@ type Engine struct {
 	mu         sync.RWMutex
 	workspaces map[string]*Workspace
 	stopped    bool
+	// bg is cancelled by Close; background work (verifications) runs
+	// under it and loops counts it.
+	bg     context.Context
+	cancel context.CancelFunc
+	loops  sync.WaitGroup
 }
 
 // Workspace is one workspace's in-memory state.
@@ -95,7 +104,11 @@ func New(cfg Config) *Engine {
 	if cfg.AfterFunc == nil {
 		cfg.AfterFunc = func(d time.Duration, f func()) interface{ Stop() bool } { return time.AfterFunc(d, f) }
 	}
-	return &Engine{cfg: cfg, workspaces: map[string]*Workspace{}}
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = http.DefaultClient
+	}
+	bg, cancel := context.WithCancel(context.Background())
+	return &Engine{cfg: cfg, workspaces: map[string]*Workspace{}, bg: bg, cancel: cancel}
 }
 
 // Workspace returns a workspace that exists (has applied at least one event).
@@ -191,6 +204,7 @@ func (e *Engine) Restore(ctx context.Context) error {
 		e.mu.Lock()
 		e.workspaces[id] = ws
 		e.mu.Unlock()
+		e.resumeVerifications(ws)
 		attrs := []any{"workspace", id, "releaseTargets", targets, "duration", time.Since(start).Round(time.Millisecond)}
 		for _, t := range store.Tables {
 			if n := counts[t.TableName()]; n > 0 {
@@ -220,7 +234,7 @@ func (e *Engine) Apply(ctx context.Context, wsID string, events []Event) error {
 	tx := ws.Store.Begin(ctx)
 	defer tx.Abort()
 	var failed error
-	var wakeAt time.Time
+	var after effects
 	applied := 0
 	for i, ev := range events {
 		h, ok := handlers[ev.Type]
@@ -229,13 +243,13 @@ func (e *Engine) Apply(ctx context.Context, wsID string, events []Event) error {
 			break
 		}
 		sp := tx.Savepoint()
-		at, err := e.applyIn(tx, ws, ev, func(u *unit) error { return h(u, ev.Data) })
+		eff, err := e.applyIn(tx, ws, ev, func(u *unit) error { return h(u, ev.Data) })
 		if err != nil {
 			tx.RollbackTo(sp)
 			failed = eventError(i, len(events), ev, err)
 			break
 		}
-		wakeAt = earlier(wakeAt, at)
+		after.merge(eff)
 		applied++
 	}
 	if applied > 0 {
@@ -245,7 +259,7 @@ func (e *Engine) Apply(ctx context.Context, wsID string, events []Event) error {
 			}
 			return err
 		}
-		e.scheduled(ws, wakeAt)
+		e.afterCommit(ws, after)
 	}
 	return failed
 }
@@ -262,43 +276,65 @@ func eventError(i, n int, ev Event, err error) error {
 func (e *Engine) work(ctx context.Context, ws *Workspace, ev Event, fn func(u *unit) error) error {
 	tx := ws.Store.Begin(ctx)
 	defer tx.Abort()
-	wakeAt, err := e.applyIn(tx, ws, ev, fn)
+	eff, err := e.applyIn(tx, ws, ev, fn)
 	if err != nil {
 		return err
 	}
 	if err := commit(tx); err != nil {
 		return err
 	}
-	e.scheduled(ws, wakeAt)
+	e.afterCommit(ws, eff)
 	return nil
+}
+
+// effects are what a committed unit of work asks for afterwards.
+type effects struct {
+	// wakeAt is when its decisions want to be looked at again.
+	wakeAt time.Time
+	// verifications are the verifications it started.
+	verifications []string
+}
+
+func (a *effects) merge(b effects) {
+	a.wakeAt = earlier(a.wakeAt, b.wakeAt)
+	a.verifications = append(a.verifications, b.verifications...)
+}
+
+// afterCommit arms the scheduler and starts the measurement of new
+// verifications: side effects only ever follow a commit.
+func (e *Engine) afterCommit(ws *Workspace, eff effects) {
+	e.scheduled(ws, eff.wakeAt)
+	for _, id := range eff.verifications {
+		e.verify(ws, id)
+	}
 }
 
 // applyIn applies one event inside tx: its handler, the reconciliation it
 // triggers and its id. It returns when the event's decisions want to be
 // looked at again.
-func (e *Engine) applyIn(tx *store.Tx, ws *Workspace, ev Event, fn func(u *unit) error) (time.Time, error) {
+func (e *Engine) applyIn(tx *store.Tx, ws *Workspace, ev Event, fn func(u *unit) error) (effects, error) {
 	if ev.ID != "" && store.ProcessedEvents.Has(tx, ev.ID) {
-		return time.Time{}, nil
+		return effects{}, nil
 	}
 	if !store.Workspaces.Has(tx, ws.ID) {
 		if err := store.Workspaces.Upsert(tx, ws.ID, &model.Workspace{ID: ws.ID, CreatedAt: tx.Now()}); err != nil {
-			return time.Time{}, err
+			return effects{}, err
 		}
 	}
 	u := &unit{tx: tx, engine: e}
 	if err := fn(u); err != nil {
-		return time.Time{}, err
+		return effects{}, err
 	}
 	if err := u.reconcile(); err != nil {
-		return time.Time{}, err
+		return effects{}, err
 	}
 	if ev.ID != "" {
 		rec := &model.ProcessedEvent{ID: ev.ID, EventType: ev.Type, ProcessedAt: tx.Now()}
 		if err := store.ProcessedEvents.Upsert(tx, ev.ID, rec); err != nil {
-			return time.Time{}, err
+			return effects{}, err
 		}
 	}
-	return u.wakeAt, nil
+	return effects{wakeAt: u.wakeAt, verifications: u.verifications}, nil
 }
 
 // commit makes tx durable and visible. A database failure is reported as
@@ -329,4 +365,6 @@ type unit struct {
 	redeploy map[string]bool
 	// wakeAt is the earliest time a decision asked to be looked at again.
 	wakeAt time.Time
+	// verifications are the verifications started, measured after commit.
+	verifications []string
 }

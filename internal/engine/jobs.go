@@ -31,6 +31,9 @@ func (u *unit) jobStatusChanged(before, j *model.Job) error {
 	if t == nil || !store.ReleaseTargets.Has(u.tx, t.Key()) {
 		return nil
 	}
+	if err := u.startVerifications(j, triggerOf(j.Status)); err != nil {
+		return err
+	}
 	if model.IsProcessingJobStatus(j.Status) {
 		return nil
 	}
@@ -44,7 +47,7 @@ func (u *unit) jobStatusChanged(before, j *model.Job) error {
 	if j.Status == model.JobSuccessful {
 		return nil
 	}
-	return u.rollback(t, j)
+	return u.rollback(t, j, func(rb *model.RollbackRule) bool { return slices.Contains(rb.OnJobStatuses, j.Status) })
 }
 
 // markWaiting marks the targets whose state says a rule of the kind held
@@ -58,9 +61,9 @@ func (u *unit) markWaiting(kind, id string) {
 }
 
 // rollback creates a job for the target's current release when a rollback
-// rule of a matching policy lists the job's new status and the job was not
-// for the current release already.
-func (u *unit) rollback(t *model.ReleaseTarget, failed *model.Job) error {
+// rule of a matching policy wants it (wants says whether a rule applies to
+// what happened) and the failed job was not for the current release already.
+func (u *unit) rollback(t *model.ReleaseTarget, failed *model.Job, wants func(*model.RollbackRule) bool) error {
 	if store.Policies.Count(u.tx) == 0 {
 		return nil
 	}
@@ -76,7 +79,7 @@ func (u *unit) rollback(t *model.ReleaseTarget, failed *model.Job) error {
 	wanted := false
 	for _, pol := range policies {
 		for i := range pol.Rules {
-			if rb := pol.Rules[i].Rollback; rb != nil && slices.Contains(rb.OnJobStatuses, failed.Status) {
+			if rb := pol.Rules[i].Rollback; rb != nil && wants(rb) {
 				wanted = true
 			}
 		}
@@ -94,6 +97,9 @@ func (u *unit) rollback(t *model.ReleaseTarget, failed *model.Job) error {
 	for _, j := range newJobs(u.tx, te, rr, u.tx.Now()) {
 		j.Metadata = map[string]string{"rollbackOf": failed.ID}
 		if err := store.Jobs.Upsert(u.tx, j.ID, j); err != nil {
+			return err
+		}
+		if err := u.startVerifications(j, triggerJobCreated); err != nil {
 			return err
 		}
 	}

@@ -258,6 +258,7 @@ func tableDump(t *testing.T, snap store.Snapshot) map[string][]byte {
 	add(store.WorkflowJobs, store.WorkflowJobs.Items(snap))
 	add(store.Releases, store.Releases.Items(snap))
 	add(store.Jobs, store.Jobs.Items(snap))
+	add(store.JobVerifications, store.JobVerifications.Items(snap))
 	add(store.ReleaseTargets, store.ReleaseTargets.Items(snap))
 	add(store.TargetStates, store.TargetStates.Items(snap))
 	out := map[string][]byte{}

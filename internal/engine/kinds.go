@@ -11,6 +11,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/model"
 	"github.com/gatehouse-dev/gatehouse/internal/selector"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
+	"github.com/gatehouse-dev/gatehouse/internal/verification"
 )
 
 // The kinds below are stored with their references and selectors checked;
@@ -149,6 +150,17 @@ func checkRuleSelectors(field string, r *model.PolicyRule) error {
 	case r.DeploymentWindow != nil:
 		if err := policy.ValidateWindow(r.DeploymentWindow); err != nil {
 			return model.Invalid(field+".deploymentWindow", "%v", err)
+		}
+	case r.Verification != nil:
+		for i := range r.Verification.Metrics {
+			if err := verification.ValidateMetric(&r.Verification.Metrics[i], field+".verification.metrics["+strconv.Itoa(i)+"]"); err != nil {
+				return err
+			}
+		}
+		switch r.Verification.TriggerOn {
+		case "", triggerJobCreated, triggerJobStarted, triggerJobSuccess, triggerJobFailure:
+		default:
+			return model.Invalid(field+".verification.triggerOn", "%q is not one of jobCreated, jobStarted, jobSuccess, jobFailure", r.Verification.TriggerOn)
 		}
 	}
 	return nil

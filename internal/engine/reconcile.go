@@ -131,6 +131,9 @@ func (u *unit) applyPlan(plan *Plan) error {
 		if err := store.Jobs.Upsert(u.tx, j.ID, j); err != nil {
 			return err
 		}
+		if err := u.startVerifications(j, triggerJobCreated); err != nil {
+			return err
+		}
 	}
 	return nil
 }

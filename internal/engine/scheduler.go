@@ -61,6 +61,7 @@ func (e *Engine) wake(ws *Workspace) {
 func (e *Engine) Close() {
 	e.mu.Lock()
 	e.stopped = true
+	e.cancel()
 	workspaces := make([]*Workspace, 0, len(e.workspaces))
 	for _, ws := range e.workspaces {
 		workspaces = append(workspaces, ws)
@@ -77,6 +78,7 @@ func (e *Engine) Close() {
 		// database can be closed after Close returns.
 		ws.Store.Begin(context.Background()).Abort()
 	}
+	e.loops.Wait()
 }
 
 func (e *Engine) closed() bool {

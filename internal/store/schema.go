@@ -23,6 +23,8 @@ const (
 	byRun         = "run"
 	byApproval    = "approval"
 	byWaiting     = "waiting"
+	byJob         = "job"
+	byStatus      = "status"
 )
 
 func timeCol(t time.Time) any {
@@ -117,6 +119,16 @@ var (
 			{Name: "job_agent_id", Value: func(j *model.Job) any { return j.JobAgentID }},
 			{Name: "status", Value: func(j *model.Job) any { return j.Status }},
 			{Name: "created_at", Value: func(j *model.Job) any { return timeCol(j.CreatedAt) }},
+		}}
+	JobVerifications = &Table[model.JobVerification]{Name: "job_verification", Kind: "JobVerification",
+		Key: func(v *model.JobVerification) string { return v.ID },
+		Indexes: []Index[model.JobVerification]{
+			{Name: byJob, Values: func(v *model.JobVerification) []string { return one(v.JobID) }},
+			{Name: byStatus, Values: func(v *model.JobVerification) []string { return one(v.Status) }},
+		},
+		Columns: []Column[model.JobVerification]{
+			{Name: "job_id", Value: func(v *model.JobVerification) any { return v.JobID }},
+			{Name: "status", Value: func(v *model.JobVerification) any { return v.Status }},
 		}}
 	Policies = &Table[model.Policy]{Name: "policy", Kind: "Policy",
 		Key: func(p *model.Policy) string { return p.ID }}
@@ -213,6 +225,8 @@ var (
 	JobsByRelease                 = Jobs.Lookup(byRelease)
 	JobsByExternalID              = Jobs.Lookup(byExternal)
 	JobsByTarget                  = Jobs.Lookup(byTarget)
+	VerificationsByJob            = JobVerifications.Lookup(byJob)
+	VerificationsByStatus         = JobVerifications.Lookup(byStatus)
 	SkipsByVersion                = PolicySkips.Lookup(byVersion)
 	ApprovalsByVersionEnvironment = UserApprovalRecords.Lookup(byApproval)
 	WorkflowJobsByRun             = WorkflowJobs.Lookup(byRun)
@@ -233,7 +247,7 @@ var Tables = []Schema{
 	Workspaces, ProcessedEvents, Systems, ResourceProviders, Resources, Environments, JobAgents, Deployments,
 	SystemDeployments, SystemEnvironments, DeploymentVersions, DeploymentVariables, DeploymentVariableValues,
 	ResourceVariables, Policies, PolicySkips, UserApprovalRecords, RelationshipRules, Workflows, WorkflowRuns,
-	WorkflowJobs, Releases, Jobs, ReleaseTargets, TargetStates,
+	WorkflowJobs, Releases, Jobs, JobVerifications, ReleaseTargets, TargetStates,
 }
 
 var tableByName = func() map[string]Schema {

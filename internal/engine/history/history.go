@@ -45,11 +45,13 @@ func Processing(r store.Reader, targetKey string) []*model.Job {
 }
 
 // LatestSuccessful returns the target's successful job with the latest
-// completedAt (createdAt when it has none), or nil.
+// completedAt (createdAt when it has none) whose verifications all passed
+// (or that had none), or nil. A success still being verified, or whose
+// verification failed, does not count.
 func LatestSuccessful(r store.Reader, targetKey string) *model.Job {
 	var best *model.Job
 	for _, j := range store.JobsByTarget.Get(r, targetKey) {
-		if j.Status != model.JobSuccessful {
+		if j.Status != model.JobSuccessful || !Verified(r, j.ID) {
 			continue
 		}
 		if best == nil || completion(j).After(completion(best)) ||
@@ -58,6 +60,17 @@ func LatestSuccessful(r store.Reader, targetKey string) *model.Job {
 		}
 	}
 	return best
+}
+
+// Verified reports whether every verification of a job passed; a job
+// without verifications is verified.
+func Verified(r store.Reader, jobID string) bool {
+	for _, v := range store.VerificationsByJob.Get(r, jobID) {
+		if v.Status != model.VerificationPassed {
+			return false
+		}
+	}
+	return true
 }
 
 // Completion returns when a job finished: completedAt, or its last update

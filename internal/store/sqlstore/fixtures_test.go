@@ -87,6 +87,7 @@ type fixture struct {
 	wfJob       *model.WorkflowJob
 	release     *model.Release
 	job         *model.Job
+	check       *model.JobVerification
 }
 
 func newFixture(ws string) *fixture {
@@ -131,6 +132,12 @@ func newFixture(ws string) *fixture {
 	f.wfJob = &model.WorkflowJob{ID: randID("wfj"), WorkflowRunID: f.run.ID, Ref: f.agent.ID, Config: map[string]any{}}
 	f.release = newRelease(f.resource, f.environment.ID, f.deployment.ID, f.version)
 	f.job = newJob(f.release, f.agent, f.resource)
+	f.check = &model.JobVerification{ID: randID("ver"), JobID: f.job.ID, RuleID: "rule", Status: model.VerificationRunning,
+		Metrics: []model.VerificationMetricStatus{{
+			VerificationMetric: model.VerificationMetric{Name: "errors", Provider: map[string]any{"type": "sleep", "durationSeconds": 1.0},
+				Count: 2, SuccessCondition: "result.ok"},
+			Measurements: []model.VerificationMeasurement{{Status: model.MeasurementPassed, MeasuredAt: f.job.CreatedAt}},
+		}}, CreatedAt: f.job.CreatedAt}
 	return f
 }
 
@@ -161,6 +168,7 @@ func (f *fixture) upsert(t testing.TB, tx *store.Tx) {
 		store.WorkflowJobs.Upsert(tx, f.wfJob.ID, f.wfJob),
 		store.Releases.Upsert(tx, f.release.ID, f.release),
 		store.Jobs.Upsert(tx, f.job.ID, f.job),
+		store.JobVerifications.Upsert(tx, f.check.ID, f.check),
 	}
 	for _, err := range errs {
 		if err != nil {

@@ -71,8 +71,8 @@ func TestDB_Migrate(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !slices.Equal(versions, []string{"0", "1"}) {
-				t.Errorf("goose versions %v, want [0 1]", versions)
+			if want := []string{"0", "1", "2"}; !slices.Equal(versions, want) {
+				t.Errorf("goose versions %v, want %v", versions, want)
 			}
 		})
 	})

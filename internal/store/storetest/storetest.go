@@ -92,6 +92,9 @@ func Fixtures() []Fixture {
 		fixture("job", store.Jobs, func() *model.Job {
 			return &model.Job{ID: ID(), ReleaseID: ID(), JobAgentID: ID(), Status: model.JobPending, CreatedAt: now, UpdatedAt: now}
 		}),
+		fixture("job verification", store.JobVerifications, func() *model.JobVerification {
+			return &model.JobVerification{ID: ID(), JobID: ID(), Status: model.VerificationRunning, CreatedAt: now}
+		}),
 		fixture("policy", store.Policies, func() *model.Policy {
 			return &model.Policy{ID: ID(), Name: "p", Selector: "true", Enabled: true, CreatedAt: now}
 		}),

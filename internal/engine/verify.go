@@ -1,0 +1,249 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/gatehouse-dev/gatehouse/internal/model"
+	"github.com/gatehouse-dev/gatehouse/internal/store"
+	"github.com/gatehouse-dev/gatehouse/internal/verification"
+)
+
+// Verification triggers: the job event after which metrics are measured.
+const (
+	triggerJobCreated = "jobCreated"
+	triggerJobStarted = "jobStarted"
+	triggerJobSuccess = "jobSuccess"
+	triggerJobFailure = "jobFailure"
+)
+
+// triggerOf returns the trigger a job status change fires, or "".
+func triggerOf(status string) string {
+	switch status {
+	case model.JobInProgress:
+		return triggerJobStarted
+	case model.JobSuccessful:
+		return triggerJobSuccess
+	case model.JobFailure:
+		return triggerJobFailure
+	}
+	return ""
+}
+
+// startVerifications starts a verification for every verification rule of
+// the job's target's policies that fires on trigger. The measurements run
+// after the unit commits.
+func (u *unit) startVerifications(j *model.Job, trigger string) error {
+	if trigger == "" || store.Policies.Count(u.tx) == 0 {
+		return nil
+	}
+	t := jobTarget(u.tx, j)
+	if t == nil {
+		return nil
+	}
+	te, err := loadTarget(u.tx, t)
+	if err != nil {
+		return nil // the target is gone; nothing to verify against
+	}
+	p := &planner{r: u.tx, now: u.tx.Now(), policies: enabledPolicies(u.tx)}
+	policies, err := p.matchingPolicies(te)
+	if err != nil {
+		return err
+	}
+	for _, pol := range policies {
+		for i := range pol.Rules {
+			rule := &pol.Rules[i]
+			v := rule.Verification
+			if v == nil || (v.TriggerOn != trigger && !(v.TriggerOn == "" && trigger == triggerJobSuccess)) {
+				continue
+			}
+			ver := &model.JobVerification{ID: uuid.NewString(), JobID: j.ID, RuleID: rule.ID,
+				Status: model.VerificationRunning, CreatedAt: u.tx.Now()}
+			for _, m := range v.Metrics {
+				ver.Metrics = append(ver.Metrics, model.VerificationMetricStatus{VerificationMetric: m,
+					Measurements: []model.VerificationMeasurement{}})
+			}
+			if err := store.JobVerifications.Upsert(u.tx, ver.ID, ver); err != nil {
+				return err
+			}
+			u.verifications = append(u.verifications, ver.ID)
+		}
+	}
+	return nil
+}
+
+// verify measures a running verification in the background, one
+// measurement at a time, each recorded as its own unit of work. It stops
+// when the verification is no longer running or the engine closes; after a
+// restart it resumes from the measurements stored.
+func (e *Engine) verify(ws *Workspace, id string) {
+	e.loops.Add(1)
+	go func() {
+		defer e.loops.Done()
+		for {
+			v, err := store.JobVerifications.Get(ws.Store.Snapshot(), id)
+			if err != nil || v.Status != model.VerificationRunning {
+				return
+			}
+			i, wait := nextMeasurement(v, e.cfg.Clock())
+			if i < 0 {
+				return
+			}
+			if err := e.sleep(wait); err != nil {
+				return
+			}
+			m := e.measure(&v.Metrics[i].VerificationMetric)
+			if e.bg.Err() != nil {
+				return // shutting down: a measurement cut short is no measurement
+			}
+			err = e.work(e.bg, ws, Event{Type: "verification.measured"}, func(u *unit) error {
+				return u.recordMeasurement(id, i, m)
+			})
+			if err != nil {
+				e.cfg.Logger.Error("recording a measurement failed; retrying in a minute", "workspace", ws.ID,
+					"verification", id, "err", err)
+				if e.sleep(time.Minute) != nil {
+					return
+				}
+			}
+		}
+	}()
+}
+
+// nextMeasurement picks the unfinished metric with the fewest measurements
+// and how long to wait before measuring it (its interval after its last
+// measurement); -1 when every metric is finished.
+func nextMeasurement(v *model.JobVerification, now time.Time) (int, time.Duration) {
+	best := -1
+	for i := range v.Metrics {
+		m := &v.Metrics[i]
+		if done, _ := verification.Outcome(&m.VerificationMetric, statuses(m.Measurements)); done {
+			continue
+		}
+		if best < 0 || len(m.Measurements) < len(v.Metrics[best].Measurements) {
+			best = i
+		}
+	}
+	if best < 0 {
+		return -1, 0
+	}
+	m := &v.Metrics[best]
+	if len(m.Measurements) == 0 {
+		return best, 0
+	}
+	due := m.Measurements[len(m.Measurements)-1].MeasuredAt.Add(time.Duration(m.IntervalSeconds) * time.Second)
+	return best, max(due.Sub(now), 0)
+}
+
+func statuses(ms []model.VerificationMeasurement) []string {
+	out := make([]string, len(ms))
+	for i, m := range ms {
+		out[i] = m.Status
+	}
+	return out
+}
+
+// measure takes one measurement of a metric; a provider that cannot be
+// built or fails to answer gives a failed measurement saying why.
+func (e *Engine) measure(m *model.VerificationMetric) model.VerificationMeasurement {
+	out := model.VerificationMeasurement{MeasuredAt: e.cfg.Clock().UTC()}
+	p, err := verification.NewProvider(m.Provider, verification.Deps{Client: e.cfg.HTTPClient, Sleep: e.sleepCtx})
+	if err == nil {
+		var result map[string]any
+		if result, err = p.Measure(e.bg); err == nil {
+			out.Status, out.Message = verification.Judge(m, result)
+			out.Data = result
+			out.MeasuredAt = e.cfg.Clock().UTC()
+			return out
+		}
+	}
+	out.Status, out.Message = model.MeasurementFailed, err.Error()
+	out.MeasuredAt = e.cfg.Clock().UTC()
+	return out
+}
+
+// recordMeasurement appends a measurement and, when that decides the
+// verification, finishes it: the target is re-evaluated (a passed
+// verification can make the job's release current) and a failed one can
+// roll back.
+func (u *unit) recordMeasurement(id string, metric int, m model.VerificationMeasurement) error {
+	cur, err := store.JobVerifications.Get(u.tx, id)
+	if err != nil || cur.Status != model.VerificationRunning || metric >= len(cur.Metrics) {
+		return nil
+	}
+	next := *cur
+	next.Metrics = slices.Clone(cur.Metrics)
+	ms := &next.Metrics[metric]
+	ms.Measurements = append(slices.Clone(ms.Measurements), m)
+	next.Status, next.Message = verdict(&next)
+	if err := store.JobVerifications.Upsert(u.tx, id, &next); err != nil {
+		return err
+	}
+	if next.Status == model.VerificationRunning {
+		return nil
+	}
+	j, err := store.Jobs.Get(u.tx, next.JobID)
+	if err != nil {
+		return nil
+	}
+	t := jobTarget(u.tx, j)
+	if t == nil || !store.ReleaseTargets.Has(u.tx, t.Key()) {
+		return nil
+	}
+	u.markTarget(t)
+	if next.Status == model.VerificationFailed {
+		return u.rollback(t, j, func(rb *model.RollbackRule) bool { return rb.OnVerificationFailure })
+	}
+	return nil
+}
+
+// verdict is a verification's status from its metrics: failed as soon as one
+// metric failed, passed when all passed, running otherwise.
+func verdict(v *model.JobVerification) (string, string) {
+	passed := 0
+	for i := range v.Metrics {
+		m := &v.Metrics[i]
+		done, ok := verification.Outcome(&m.VerificationMetric, statuses(m.Measurements))
+		switch {
+		case done && !ok:
+			return model.VerificationFailed, fmt.Sprintf("metric %s failed", m.Name)
+		case done:
+			passed++
+		}
+	}
+	if passed == len(v.Metrics) {
+		return model.VerificationPassed, "every metric passed"
+	}
+	return model.VerificationRunning, ""
+}
+
+// sleep waits d through the engine's timers, so that tests with fake timers
+// never sleep; it fails when the engine closes.
+func (e *Engine) sleep(d time.Duration) error { return e.sleepCtx(e.bg, d) }
+
+func (e *Engine) sleepCtx(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	done := make(chan struct{})
+	t := e.cfg.AfterFunc(d, func() { close(done) })
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		t.Stop()
+		return ctx.Err()
+	}
+}
+
+// resumeVerifications restarts the measurement of every verification still
+// running in a restored workspace.
+func (e *Engine) resumeVerifications(ws *Workspace) {
+	for _, v := range store.VerificationsByStatus.Get(ws.Store.Snapshot(), model.VerificationRunning) {
+		e.verify(ws, v.ID)
+	}
+}

@@ -1,0 +1,153 @@
+package engine
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/internal/engine/history"
+	"github.com/gatehouse-dev/gatehouse/internal/model"
+	"github.com/gatehouse-dev/gatehouse/internal/store"
+)
+
+// Tests of verifications (SPEC §5): metrics measured after a job against a
+// real HTTP server, on a fake clock and fake timers.
+
+// healthServer answers GET /health with the status set in code.
+func healthServer(t *testing.T, code *atomic.Int32) *httptest.Server {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/health" {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(int(code.Load()))
+		_, _ = w.Write([]byte(`{"healthy": true}`))
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func verificationPolicy(url string, count, failureThreshold int) map[string]any {
+	return policyOf("verify", "true",
+		map[string]any{"id": "check", "verification": map[string]any{"metrics": []any{map[string]any{
+			"name": "health", "intervalSeconds": 60, "count": count, "failureThreshold": failureThreshold,
+			"successCondition": "result.statusCode == 200",
+			"provider":         map[string]any{"type": "http", "url": url + "/health"},
+		}}}},
+		map[string]any{"id": "back", "rollback": map[string]any{"onVerificationFailure": true}})
+}
+
+// until waits for cond to hold, for the measurement goroutine to catch up;
+// it never asserts on how long that takes.
+func until(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("gave up waiting: %s", what)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func (h *harness) verificationOf(jobID string) *model.JobVerification {
+	vs := store.VerificationsByJob.Get(h.snapshot(), jobID)
+	if len(vs) != 1 {
+		return nil
+	}
+	return vs[0]
+}
+
+func measured(h *harness, jobID string, n int) func() bool {
+	return func() bool {
+		v := h.verificationOf(jobID)
+		return v != nil && len(v.Metrics[0].Measurements) >= n
+	}
+}
+
+// armedAfter returns the armed timer due after now: the verification's wait
+// for its next measurement.
+func armedAfter(t *testing.T, timers *fakeTimers, now time.Time) *fakeTimer {
+	t.Helper()
+	var found *fakeTimer
+	until(t, "a timer for the next measurement", func() bool {
+		for _, tm := range timers.armed() {
+			if tm.due.After(now) {
+				found = tm
+				return true
+			}
+		}
+		return false
+	})
+	return found
+}
+
+func TestEngine_Verification_PassMakesReleaseCurrent(t *testing.T) {
+	var code atomic.Int32
+	code.Store(200)
+	srv := healthServer(t, &code)
+	h, clock, timers := newScheduledHarness(t)
+	t.Cleanup(h.eng.Close)
+	world(h, "r1")
+	h.must("policy.created", verificationPolicy(srv.URL, 2, 0))
+	h.must("deployment-version.created", version("v1", t0, ""))
+	job := h.onlyJob(prodKey("r1"))
+	h.finish(job.ID, model.JobSuccessful)
+
+	until(t, "the first measurement", measured(h, job.ID, 1))
+	if cur := history.CurrentRelease(h.snapshot(), prodKey("r1")); cur != nil {
+		t.Fatal("a release under verification is already current")
+	}
+	armedAfter(t, timers, clock.Now()).fire()
+	until(t, "the verification to pass", func() bool {
+		v := h.verificationOf(job.ID)
+		return v != nil && v.Status == model.VerificationPassed
+	})
+	cur := history.CurrentRelease(h.snapshot(), prodKey("r1"))
+	if cur == nil || cur.Version.ID != "v1" {
+		t.Fatalf("after a passed verification the current release is %v, want v1", cur)
+	}
+}
+
+func TestEngine_Verification_FailureRollsBack(t *testing.T) {
+	var code atomic.Int32
+	code.Store(200)
+	srv := healthServer(t, &code)
+	h, clock, _ := newScheduledHarness(t)
+	t.Cleanup(h.eng.Close)
+	world(h, "r1")
+	h.must("policy.created", verificationPolicy(srv.URL, 1, 1))
+	h.must("deployment-version.created", version("v1", t0, ""))
+	first := h.onlyJob(prodKey("r1"))
+	h.finish(first.ID, model.JobSuccessful)
+	until(t, "v1 to pass verification", func() bool {
+		v := h.verificationOf(first.ID)
+		return v != nil && v.Status == model.VerificationPassed
+	})
+
+	code.Store(500)
+	clock.Set(t0.Add(time.Hour))
+	h.must("deployment-version.created", version("v2", t0.Add(time.Hour), ""))
+	jobs := h.jobsOn(prodKey("r1"))
+	second := jobs[len(jobs)-1]
+	h.finish(second.ID, model.JobSuccessful)
+	until(t, "v2's verification to fail", func() bool {
+		v := h.verificationOf(second.ID)
+		return v != nil && v.Status == model.VerificationFailed
+	})
+	var rollback *model.Job
+	for _, j := range h.jobsOn(prodKey("r1")) {
+		if j.Metadata["rollbackOf"] == second.ID {
+			rollback = j
+		}
+	}
+	if rollback == nil || jobVersion(rollback) != "v1" || rollback.Status != model.JobPending {
+		t.Fatalf("want a pending rollback job of v1 after v2's verification failed, got %v", jobVersions(h.jobsOn(prodKey("r1"))))
+	}
+	if cur := history.CurrentRelease(h.snapshot(), prodKey("r1")); cur == nil || cur.Version.ID != "v1" {
+		t.Fatalf("the failed v2 became current: %v", cur)
+	}
+}

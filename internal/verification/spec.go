@@ -1,0 +1,178 @@
+package verification
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// specReader reads loosely typed provider maps (decoded JSON, so numbers
+// arrive as float64) and records errors under their full field path, so
+// users see which field of which metric is wrong.
+type specReader struct {
+	m      map[string]any
+	prefix string
+	errs   []error
+}
+
+func (r *specReader) path(key string) string {
+	if r.prefix == "" {
+		return key
+	}
+	return r.prefix + "." + key
+}
+
+func (r *specReader) fail(key, format string, args ...any) {
+	r.errs = append(r.errs, fmt.Errorf("%s: %s", r.path(key), fmt.Sprintf(format, args...)))
+}
+
+// sub returns a reader for a nested object, or nil when it is absent.
+func (r *specReader) sub(key string) *specReader {
+	v, ok := r.m[key]
+	if !ok || v == nil {
+		return nil
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		r.fail(key, "must be an object")
+		return nil
+	}
+	return &specReader{m: m, prefix: r.path(key)}
+}
+
+func (r *specReader) str(key string, required bool) string {
+	v, ok := r.m[key]
+	if !ok || v == nil {
+		if required {
+			r.fail(key, "is required")
+		}
+		return ""
+	}
+	s, ok := v.(string)
+	if !ok {
+		r.fail(key, "must be a string")
+		return ""
+	}
+	if required && strings.TrimSpace(s) == "" {
+		r.fail(key, "is required")
+	}
+	return s
+}
+
+// num returns a number field; present reports whether the key was set.
+func (r *specReader) num(key string) (v float64, present bool) {
+	raw, ok := r.m[key]
+	if !ok || raw == nil {
+		return 0, false
+	}
+	switch n := raw.(type) {
+	case float64:
+		return n, true
+	case float32:
+		return float64(n), true
+	case int:
+		return float64(n), true
+	case int32:
+		return float64(n), true
+	case int64:
+		return float64(n), true
+	case json.Number:
+		if f, err := n.Float64(); err == nil {
+			return f, true
+		}
+	}
+	r.fail(key, "must be a number")
+	return 0, true
+}
+
+// intIn returns an integer field in [lo, hi], or def when absent.
+func (r *specReader) intIn(key string, def, lo, hi int, required bool) int {
+	f, ok := r.num(key)
+	if !ok {
+		if required {
+			r.fail(key, "is required")
+		}
+		return def
+	}
+	if f != math.Trunc(f) {
+		r.fail(key, "must be an integer")
+		return def
+	}
+	if f < float64(lo) || f > float64(hi) {
+		r.fail(key, "must be between %d and %d", lo, hi)
+		return def
+	}
+	return int(f)
+}
+
+// timeout reads a timeout given as a duration string ("30s") or, as the
+// reference's Prometheus provider does, as whole seconds.
+func (r *specReader) timeout(key string, def time.Duration) time.Duration {
+	raw, ok := r.m[key]
+	if !ok || raw == nil {
+		return def
+	}
+	if s, isStr := raw.(string); isStr {
+		d, err := time.ParseDuration(s)
+		if err != nil || d <= 0 {
+			r.fail(key, "must be a positive duration such as \"30s\"")
+			return def
+		}
+		return d
+	}
+	f, _ := r.num(key)
+	if f <= 0 {
+		r.fail(key, "must be positive")
+		return def
+	}
+	return time.Duration(f * float64(time.Second))
+}
+
+// promDuration parses a Prometheus duration ("5m", "1h30m", "1d", "500ms")
+// or a float number of seconds, as Prometheus itself accepts for step.
+func promDuration(s string) (time.Duration, error) {
+	if f, err := strconv.ParseFloat(s, 64); err == nil {
+		if f < 0 {
+			return 0, fmt.Errorf("negative duration %q", s)
+		}
+		return time.Duration(f * float64(time.Second)), nil
+	}
+	units := []struct {
+		suffix string
+		d      time.Duration
+	}{
+		{"ms", time.Millisecond}, {"y", 365 * 24 * time.Hour}, {"w", 7 * 24 * time.Hour},
+		{"d", 24 * time.Hour}, {"h", time.Hour}, {"m", time.Minute}, {"s", time.Second},
+	}
+	rest, total := s, time.Duration(0)
+	if rest == "" {
+		return 0, fmt.Errorf("empty duration")
+	}
+	for rest != "" {
+		i := 0
+		for i < len(rest) && rest[i] >= '0' && rest[i] <= '9' {
+			i++
+		}
+		if i == 0 {
+			return 0, fmt.Errorf("invalid duration %q", s)
+		}
+		n, _ := strconv.Atoi(rest[:i])
+		rest = rest[i:]
+		matched := false
+		for _, u := range units {
+			if strings.HasPrefix(rest, u.suffix) {
+				total += time.Duration(n) * u.d
+				rest = rest[len(u.suffix):]
+				matched = true
+				break
+			}
+		}
+		if !matched {
+			return 0, fmt.Errorf("invalid duration %q", s)
+		}
+	}
+	return total, nil
+}
