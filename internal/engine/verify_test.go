@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"context"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"sync/atomic"
@@ -10,6 +12,8 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/engine/history"
 	"github.com/gatehouse-dev/gatehouse/internal/model"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
+	"github.com/gatehouse-dev/gatehouse/internal/store/sqlstore"
+	"github.com/gatehouse-dev/gatehouse/internal/store/sqlstore/sqltest"
 )
 
 // Tests of verifications (SPEC §5): metrics measured after a job against a
@@ -150,4 +154,41 @@ func TestEngine_Verification_FailureRollsBack(t *testing.T) {
 	if cur := history.CurrentRelease(h.snapshot(), prodKey("r1")); cur == nil || cur.Version.ID != "v1" {
 		t.Fatalf("the failed v2 became current: %v", cur)
 	}
+}
+
+func TestEngine_Verification_ResumesAfterRestart(t *testing.T) {
+	var code atomic.Int32
+	code.Store(200)
+	srv := healthServer(t, &code)
+	db := sqltest.Open(t, sqlstore.DialectSQLite)
+	clock := &fakeClock{now: t0}
+	quiet := slog.New(slog.DiscardHandler)
+	before := &fakeTimers{clock: clock}
+	h := newHarnessWith(t, Config{Persister: db, Loader: db, Clock: clock.Now, AfterFunc: before.AfterFunc, Logger: quiet})
+	world(h, "r1")
+	h.must("policy.created", verificationPolicy(srv.URL, 2, 0))
+	h.must("deployment-version.created", version("v1", t0, ""))
+	job := h.onlyJob(prodKey("r1"))
+	h.finish(job.ID, model.JobSuccessful)
+	until(t, "the first measurement", measured(h, job.ID, 1))
+	h.eng.Close()
+
+	after := &fakeTimers{clock: clock}
+	h.eng = New(Config{Persister: db, Loader: db, Clock: clock.Now, AfterFunc: after.AfterFunc, Logger: quiet})
+	t.Cleanup(h.eng.Close)
+	if err := h.eng.Restore(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if v := h.verificationOf(job.ID); v == nil || v.Status != model.VerificationRunning || len(v.Metrics[0].Measurements) != 1 {
+		t.Fatalf("after restore the verification is %+v, want running with its one measurement", v)
+	}
+	// The second measurement is due a minute after the first, not a minute
+	// after the restart.
+	next := armedAfter(t, after, clock.Now())
+	wantDue(t, next, t0.Add(time.Minute))
+	next.fire()
+	until(t, "the verification to pass after the restart", func() bool {
+		v := h.verificationOf(job.ID)
+		return v != nil && v.Status == model.VerificationPassed
+	})
 }
