@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"reflect"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -16,6 +15,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/store"
 	"github.com/gatehouse-dev/gatehouse/internal/store/sqlstore"
 	"github.com/gatehouse-dev/gatehouse/internal/store/sqlstore/sqltest"
+	"github.com/gatehouse-dev/gatehouse/internal/store/storetest"
 )
 
 // fakeClock advances one millisecond per reading, so that every transaction
@@ -76,26 +76,6 @@ func resourceCreated(t testing.TB, id, eventID string) engine.Event {
 		"version": "v1", "config": map[string]any{}, "metadata": map[string]string{}})
 }
 
-// dumpTables encodes every table's Items (derived ones too unless
-// durableOnly), by table name. Table[T].Items is generic, so it is called by
-// reflection to cover store.Tables as it grows.
-func dumpTables(t testing.TB, r store.Reader, durableOnly bool) map[string]string {
-	t.Helper()
-	out := map[string]string{}
-	for _, tbl := range store.Tables {
-		if durableOnly && tbl.IsDerived() {
-			continue
-		}
-		items := reflect.ValueOf(tbl).MethodByName("Items").Call([]reflect.Value{reflect.ValueOf(r)})[0]
-		b, err := json.Marshal(items.Interface())
-		if err != nil {
-			t.Fatalf("encode %s: %v", tbl.TableName(), err)
-		}
-		out[tbl.TableName()] = string(b)
-	}
-	return out
-}
-
 // loadDurable loads ws from db into a fresh store, as a restart would, and
 // dumps its durable tables.
 func loadDurable(t testing.TB, db *sqlstore.DB, ws string) map[string]string {
@@ -107,7 +87,7 @@ func loadDurable(t testing.TB, db *sqlstore.DB, ws string) map[string]string {
 	if _, err := db.LoadWorkspace(context.Background(), ws, st); err != nil {
 		t.Fatalf("load %s: %v", ws, err)
 	}
-	return dumpTables(t, st.Snapshot(), true)
+	return storetest.Dump(t, st.Snapshot(), true)
 }
 
 func durableOf(all map[string]string) map[string]string {
@@ -162,7 +142,7 @@ func TestEngine_FailedCommitChangesNothing(t *testing.T) {
 			// r2 writes the resource, four releases, four jobs and the event
 			// id: several statements in one transaction.
 			event := resourceCreated(t, "r2", "create-r2")
-			memBefore := dumpTables(t, snapshot(t, eng, ws), false)
+			memBefore := storetest.Dump(t, snapshot(t, eng, ws), false)
 			dbBefore := loadDurable(t, db, ws)
 			assertSameTables(t, "database before the failures", dbBefore, durableOf(memBefore))
 
@@ -177,7 +157,7 @@ func TestEngine_FailedCommitChangesNothing(t *testing.T) {
 				if code := model.ErrorCode(err); code != model.EUNAVAILABLE {
 					t.Fatalf("statement %d failed: Apply answered %q (%v), want %q", n, code, err, model.EUNAVAILABLE)
 				}
-				assertSameTables(t, fmt.Sprint("memory after failing statement ", n), dumpTables(t, snapshot(t, eng, ws), false), memBefore)
+				assertSameTables(t, fmt.Sprint("memory after failing statement ", n), storetest.Dump(t, snapshot(t, eng, ws), false), memBefore)
 				assertSameTables(t, fmt.Sprint("database after failing statement ", n), loadDurable(t, db, ws), dbBefore)
 				if t.Failed() || n > 100 {
 					t.FailNow()
@@ -204,7 +184,7 @@ func TestEngine_FailedCommitChangesNothing(t *testing.T) {
 			if !store.ProcessedEvents.Has(snap, "create-r2") {
 				t.Error("after the retry: the event id is not recorded")
 			}
-			assertSameTables(t, "database after the retry", loadDurable(t, db, ws), durableOf(dumpTables(t, snap, false)))
+			assertSameTables(t, "database after the retry", loadDurable(t, db, ws), durableOf(storetest.Dump(t, snap, false)))
 			mustApply(t, eng, ws, resourceCreated(t, "r3", ""))
 		})
 	}
@@ -244,10 +224,10 @@ func TestEngine_EventIDIsIdempotent(t *testing.T) {
 				t.Fatalf("after the first redeploy: %d jobs, want 2", got)
 			}
 			completeAll(eng)
-			before := dumpTables(t, snapshot(t, eng, ws), false)
+			before := storetest.Dump(t, snapshot(t, eng, ws), false)
 
 			mustApply(t, eng, ws, redeploy)
-			assertSameTables(t, "after the same event again", dumpTables(t, snapshot(t, eng, ws), false), before)
+			assertSameTables(t, "after the same event again", storetest.Dump(t, snapshot(t, eng, ws), false), before)
 
 			restarted := newDurableEngine(db)
 			if err := restarted.Restore(context.Background()); err != nil {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
-	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +11,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/model"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
 	"github.com/gatehouse-dev/gatehouse/internal/store/sqlstore"
+	"github.com/gatehouse-dev/gatehouse/internal/store/storetest"
 )
 
 // Fixtures: constructors with random ids, so that tests sharing a database
@@ -192,25 +192,6 @@ func newStore(t testing.TB, ws string, db *sqlstore.DB) *store.Store {
 	return st
 }
 
-// dump returns every durable table's items as JSON, by table name. Items is
-// generic per table, so it is called through reflection.
-func dump(t testing.TB, r store.Reader) map[string]string {
-	t.Helper()
-	out := make(map[string]string)
-	for _, tbl := range store.Tables {
-		if tbl.IsDerived() {
-			continue
-		}
-		items := reflect.ValueOf(tbl).MethodByName("Items").Call([]reflect.Value{reflect.ValueOf(r)})[0]
-		b, err := json.Marshal(items.Interface())
-		if err != nil {
-			t.Fatalf("marshal %s: %v", tbl.TableName(), err)
-		}
-		out[tbl.TableName()] = string(b)
-	}
-	return out
-}
-
 // loaded loads ws from db into a fresh store and dumps it.
 func loaded(t testing.TB, db *sqlstore.DB, ws string) map[string]string {
 	t.Helper()
@@ -221,7 +202,7 @@ func loaded(t testing.TB, db *sqlstore.DB, ws string) map[string]string {
 	if _, err := db.LoadWorkspace(context.Background(), ws, st); err != nil {
 		t.Fatalf("load %s: %v", ws, err)
 	}
-	return dump(t, st.Snapshot())
+	return storetest.Dump(t, st.Snapshot(), true)
 }
 
 // assertSame fails t for every table whose dumps differ.

@@ -32,35 +32,15 @@ func TestStore_Hybrid(t *testing.T) {
 				if _, err := db.LoadWorkspace(context.Background(), s.WorkspaceID(), loaded); err != nil {
 					t.Fatal(err)
 				}
-				for _, table := range store.Tables {
-					if table.IsDerived() {
-						continue
-					}
-					if got, want := tableJSON(t, loaded, table), tableJSON(t, s, table); got != want {
-						t.Fatalf("%s: the database holds\n%s\nbut memory holds\n%s", table.TableName(), got, want)
+				got, want := storetest.Dump(t, loaded.Snapshot(), true), storetest.Dump(t, s.Snapshot(), true)
+				for name, w := range want {
+					if got[name] != w {
+						t.Fatalf("%s: the database holds\n%s\nbut memory holds\n%s", name, got[name], w)
 					}
 				}
 			}
 		})
 	}
-}
-
-// tableJSON returns every row of one table as JSON, keyed and in key order.
-func tableJSON(t *testing.T, s *store.Store, table store.Schema) string {
-	t.Helper()
-	rows := map[string]json.RawMessage{}
-	for key, obj := range store.Rows(s.Snapshot(), table) {
-		raw, err := table.Encode(obj)
-		if err != nil {
-			t.Fatal(err)
-		}
-		rows[key] = raw
-	}
-	out, err := json.Marshal(rows)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(out)
 }
 
 // TestStore_JobDispatchContextRoundTrip checks that a job, stored naming its

@@ -12,6 +12,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/store"
 	"github.com/gatehouse-dev/gatehouse/internal/store/sqlstore"
 	"github.com/gatehouse-dev/gatehouse/internal/store/sqlstore/sqltest"
+	"github.com/gatehouse-dev/gatehouse/internal/store/storetest"
 )
 
 // commit runs fn in a write transaction of st and commits it.
@@ -53,7 +54,7 @@ func TestDB_Persist(t *testing.T) {
 						counts[tbl.TableName()], tbl.TableName())
 				}
 			}
-			assertSame(t, "after load", dump(t, fresh.Snapshot()), dump(t, st.Snapshot()))
+			assertSame(t, "after load", storetest.Dump(t, fresh.Snapshot(), true), storetest.Dump(t, st.Snapshot(), true))
 		})
 
 		t.Run("updates and deletes", func(t *testing.T) {
@@ -78,7 +79,7 @@ func TestDB_Persist(t *testing.T) {
 					store.SystemDeployments.Remove(tx, f.sysDep.Key()),
 				)
 			})
-			assertSame(t, "after load", loaded(t, db, ws), dump(t, st.Snapshot()))
+			assertSame(t, "after load", loaded(t, db, ws), storetest.Dump(t, st.Snapshot(), true))
 		})
 
 		t.Run("identifier freed and reused in one batch", func(t *testing.T) {
@@ -105,7 +106,7 @@ func TestDB_Persist(t *testing.T) {
 					store.Resources.Upsert(tx, c3.ID, &c3),
 				)
 			})
-			assertSame(t, "after load", loaded(t, db, ws), dump(t, st.Snapshot()))
+			assertSame(t, "after load", loaded(t, db, ws), storetest.Dump(t, st.Snapshot(), true))
 		})
 
 		t.Run("batch spanning several statements", func(t *testing.T) {
@@ -131,7 +132,7 @@ func TestDB_Persist(t *testing.T) {
 				return nil
 			})
 			got := loaded(t, db, ws)
-			assertSame(t, "after load", got, dump(t, st.Snapshot()))
+			assertSame(t, "after load", got, storetest.Dump(t, st.Snapshot(), true))
 			if n := store.Resources.Count(st.Snapshot()); n != 233 {
 				t.Errorf("%d resources, want 233", n)
 			}
@@ -142,7 +143,7 @@ func TestDB_Persist(t *testing.T) {
 			st := newStore(t, ws, db)
 			f := newFixture(ws)
 			mustCommit(t, st, func(tx *store.Tx) error { f.upsert(t, tx); return nil })
-			before := dump(t, st.Snapshot())
+			before := storetest.Dump(t, st.Snapshot(), true)
 
 			dupResource := newResource(ws)
 			dupResource.Identifier = f.resource.Identifier
@@ -172,7 +173,7 @@ func TestDB_Persist(t *testing.T) {
 				if err != nil && !strings.Contains(err.Error(), table) {
 					t.Errorf("%s: error %q does not name the table", name, err)
 				}
-				assertSame(t, name+": memory", dump(t, st.Snapshot()), before)
+				assertSame(t, name+": memory", storetest.Dump(t, st.Snapshot(), true), before)
 				assertSame(t, name+": database", loaded(t, db, ws), before)
 			}
 		})
@@ -208,7 +209,7 @@ func TestDB_Persist_faultInjection(t *testing.T) {
 			}
 			return nil
 		})
-		before := dump(t, st.Snapshot())
+		before := storetest.Dump(t, st.Snapshot(), true)
 
 		// The batch: deletes and upserts in several tables, and more
 		// resources than one statement carries on either dialect.
@@ -249,13 +250,13 @@ func TestDB_Persist_faultInjection(t *testing.T) {
 			if calls.Load() != int64(n) {
 				t.Errorf("statement %d: hook called %d times", n, calls.Load())
 			}
-			assertSame(t, "memory after failed commit", dump(t, st.Snapshot()), before)
+			assertSame(t, "memory after failed commit", storetest.Dump(t, st.Snapshot(), true), before)
 			assertSame(t, "database after failed commit", loaded(t, db, ws), before)
 			if t.Failed() {
 				t.FailNow()
 			}
 		}
-		after := dump(t, st.Snapshot())
+		after := storetest.Dump(t, st.Snapshot(), true)
 		if after["resource"] == before["resource"] {
 			t.Fatal("successful commit changed nothing in memory")
 		}

@@ -4,6 +4,7 @@ package storetest
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"testing"
@@ -261,4 +262,23 @@ func testRollbackTo(t *testing.T, s *store.Store) {
 	if n := store.Systems.Count(s.Snapshot()); n != 2 {
 		t.Fatalf("after commit: want the 2 systems written before the savepoint, got %d", n)
 	}
+}
+
+// Dump returns every table's rows as JSON, by table name (only the durable
+// tables when durableOnly), for comparing two stores: memory against what
+// the database loads back, or state before against state after.
+func Dump(t testing.TB, r store.Reader, durableOnly bool) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	for _, tbl := range store.Tables {
+		if durableOnly && tbl.IsDerived() {
+			continue
+		}
+		b, err := json.Marshal(store.Rows(r, tbl))
+		if err != nil {
+			t.Fatalf("encode %s: %v", tbl.TableName(), err)
+		}
+		out[tbl.TableName()] = string(b)
+	}
+	return out
 }
