@@ -38,8 +38,12 @@ func triggerOf(status string) string {
 // the job's target's policies that fires on trigger. The measurements run
 // after the unit commits.
 func (u *unit) startVerifications(j *model.Job, trigger string) error {
-	if trigger == "" || store.Policies.Count(u.tx) == 0 {
+	if trigger == "" {
 		return nil
+	}
+	policies := enabledPolicies(u.tx)
+	if !slices.ContainsFunc(policies, hasVerification) {
+		return nil // the common case: skip matching policies to the target
 	}
 	t := jobTarget(u.tx, j)
 	if t == nil {
@@ -49,12 +53,12 @@ func (u *unit) startVerifications(j *model.Job, trigger string) error {
 	if err != nil {
 		return nil // the target is gone; nothing to verify against
 	}
-	p := &planner{r: u.tx, now: u.tx.Now(), policies: enabledPolicies(u.tx)}
-	policies, err := p.matchingPolicies(te)
+	p := &planner{r: u.tx, now: u.tx.Now(), policies: policies}
+	matching, err := p.matchingPolicies(te)
 	if err != nil {
 		return err
 	}
-	for _, pol := range policies {
+	for _, pol := range matching {
 		for i := range pol.Rules {
 			rule := &pol.Rules[i]
 			v := rule.Verification
@@ -74,6 +78,10 @@ func (u *unit) startVerifications(j *model.Job, trigger string) error {
 		}
 	}
 	return nil
+}
+
+func hasVerification(p *model.Policy) bool {
+	return slices.ContainsFunc(p.Rules, func(r model.PolicyRule) bool { return r.Verification != nil })
 }
 
 // verify measures a running verification in the background, one
