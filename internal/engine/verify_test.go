@@ -65,6 +65,14 @@ func (h *harness) verificationOf(jobID string) *model.JobVerification {
 	return vs[0]
 }
 
+// hasStatus reports whether the job's verification has the status.
+func hasStatus(h *harness, jobID, status string) func() bool {
+	return func() bool {
+		v := h.verificationOf(jobID)
+		return v != nil && v.Status == status
+	}
+}
+
 func measured(h *harness, jobID string, n int) func() bool {
 	return func() bool {
 		v := h.verificationOf(jobID)
@@ -106,10 +114,7 @@ func TestEngine_Verification_PassMakesReleaseCurrent(t *testing.T) {
 		t.Fatal("a release under verification is already current")
 	}
 	armedAfter(t, timers, clock.Now()).fire()
-	until(t, "the verification to pass", func() bool {
-		v := h.verificationOf(job.ID)
-		return v != nil && v.Status == model.VerificationPassed
-	})
+	until(t, "the verification to pass", hasStatus(h, job.ID, model.VerificationPassed))
 	cur := history.CurrentRelease(h.snapshot(), prodKey("r1"))
 	if cur == nil || cur.Version.ID != "v1" {
 		t.Fatalf("after a passed verification the current release is %v, want v1", cur)
@@ -127,10 +132,7 @@ func TestEngine_Verification_FailureRollsBack(t *testing.T) {
 	h.must("deployment-version.created", version("v1", t0, ""))
 	first := h.onlyJob(prodKey("r1"))
 	h.finish(first.ID, model.JobSuccessful)
-	until(t, "v1 to pass verification", func() bool {
-		v := h.verificationOf(first.ID)
-		return v != nil && v.Status == model.VerificationPassed
-	})
+	until(t, "v1 to pass verification", hasStatus(h, first.ID, model.VerificationPassed))
 
 	code.Store(500)
 	clock.Set(t0.Add(time.Hour))
@@ -138,10 +140,7 @@ func TestEngine_Verification_FailureRollsBack(t *testing.T) {
 	jobs := h.jobsOn(prodKey("r1"))
 	second := jobs[len(jobs)-1]
 	h.finish(second.ID, model.JobSuccessful)
-	until(t, "v2's verification to fail", func() bool {
-		v := h.verificationOf(second.ID)
-		return v != nil && v.Status == model.VerificationFailed
-	})
+	until(t, "v2's verification to fail", hasStatus(h, second.ID, model.VerificationFailed))
 	var rollback *model.Job
 	for _, j := range h.jobsOn(prodKey("r1")) {
 		if j.Metadata["rollbackOf"] == second.ID {
@@ -187,8 +186,5 @@ func TestEngine_Verification_ResumesAfterRestart(t *testing.T) {
 	next := armedAfter(t, after, clock.Now())
 	wantDue(t, next, t0.Add(time.Minute))
 	next.fire()
-	until(t, "the verification to pass after the restart", func() bool {
-		v := h.verificationOf(job.ID)
-		return v != nil && v.Status == model.VerificationPassed
-	})
+	until(t, "the verification to pass after the restart", hasStatus(h, job.ID, model.VerificationPassed))
 }

@@ -101,20 +101,9 @@ func TestHTTPProvider(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			res, err := p.Measure(context.Background())
-			if n := calls.Load(); n != 1 {
-				t.Errorf("server called %d times", n)
+			if res, ok := measureOnce(t, p, calls, tc.wantErr); ok {
+				tc.check(t, res)
 			}
-			if tc.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-					t.Fatalf("err = %v, want %q", err, tc.wantErr)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			tc.check(t, res)
 		})
 	}
 }
@@ -237,20 +226,9 @@ func TestPrometheusProvider(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			res, err := p.Measure(context.Background())
-			if n := calls.Load(); n != 1 {
-				t.Errorf("server called %d times", n)
+			if res, ok := measureOnce(t, p, calls, tc.wantErr); ok {
+				tc.check(t, res)
 			}
-			if tc.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-					t.Fatalf("err = %v, want %q", err, tc.wantErr)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			tc.check(t, res)
 		})
 	}
 }
@@ -309,18 +287,9 @@ func TestDatadogProvider(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			res, err := p.Measure(context.Background())
-			if n := calls.Load(); n != 1 {
-				t.Errorf("server called %d times", n)
-			}
-			if tc.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-					t.Fatalf("err = %v, want %q", err, tc.wantErr)
-				}
+			res, measuredOK := measureOnce(t, p, calls, tc.wantErr)
+			if !measuredOK {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			if v, ok := res["value"]; tc.wantValue == nil && ok || tc.wantValue != nil && v != tc.wantValue {
 				t.Errorf("value = %v (present %v), want %v", v, ok, tc.wantValue)
@@ -364,4 +333,24 @@ func TestSleepProvider(t *testing.T) {
 	if _, err := p.Measure(ctx); !errors.Is(err, context.Canceled) {
 		t.Fatalf("cancelled err = %v", err)
 	}
+}
+
+// measureOnce takes one measurement and checks that the server was asked
+// exactly once. With wantErr it checks the error instead and reports false.
+func measureOnce(t *testing.T, p Provider, calls *atomic.Int32, wantErr string) (map[string]any, bool) {
+	t.Helper()
+	res, err := p.Measure(context.Background())
+	if n := calls.Load(); n != 1 {
+		t.Errorf("server called %d times", n)
+	}
+	if wantErr != "" {
+		if err == nil || !strings.Contains(err.Error(), wantErr) {
+			t.Fatalf("err = %v, want %q", err, wantErr)
+		}
+		return nil, false
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res, true
 }
