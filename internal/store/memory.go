@@ -157,6 +157,15 @@ func (v view) get(table, key string) (any, bool) {
 // keys returns the keys of the table, or of one index value when index is
 // set, in sorted order.
 func (v view) keys(table, index, value string) []string {
+	out := v.unsortedKeys(table, index, value)
+	slices.Sort(out)
+	return out
+}
+
+// count is len(keys) without the sort.
+func (v view) count(table, index, value string) int { return len(v.unsortedKeys(table, index, value)) }
+
+func (v view) unsortedKeys(table, index, value string) []string {
 	var base map[string]struct{}
 	var baseAll map[string]any
 	if index == "" {
@@ -194,6 +203,5 @@ func (v view) keys(table, index, value string) []string {
 			}
 		}
 	}
-	slices.Sort(out)
 	return out
 }

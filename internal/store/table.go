@@ -93,7 +93,7 @@ func (l Lookup[T]) First(r Reader, value string) (*T, error) {
 func (l Lookup[T]) Count(r Reader, value string) int {
 	v, done := r.view()
 	defer done()
-	return len(v.keys(l.table.Name, l.index, value))
+	return v.count(l.table.Name, l.index, value)
 }
 
 // Get returns the entity with the given key, or an error wrapping
@@ -131,7 +131,7 @@ func (t *Table[T]) Count(r Reader) int {
 	if v.over == nil || v.over.tables[t.Name] == nil {
 		return len(v.base.tables[t.Name].byKey)
 	}
-	return len(v.keys(t.Name, "", ""))
+	return v.count(t.Name, "", "")
 }
 
 func (t *Table[T]) collect(v view, keys []string) []*T {
