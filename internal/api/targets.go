@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/gatehouse-dev/gatehouse/internal/engine"
 	"github.com/gatehouse-dev/gatehouse/internal/engine/history"
 	"github.com/gatehouse-dev/gatehouse/internal/model"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
@@ -26,7 +27,7 @@ type releaseTargetView struct {
 }
 
 func viewTarget(r store.Reader, t *model.ReleaseTarget) releaseTargetView {
-	v := releaseTargetView{Key: t.Key(), ResourceID: t.ResourceID, EnvironmentID: t.EnvironmentID, DeploymentID: t.DeploymentID,
+	v := releaseTargetView{Key: t.WireKey(), ResourceID: t.ResourceID, EnvironmentID: t.EnvironmentID, DeploymentID: t.DeploymentID,
 		CurrentRelease: history.CurrentRelease(r, t.Key())}
 	if j := history.LatestJob(r, t.Key()); j != nil {
 		jv := viewJob(r, j)
@@ -126,7 +127,7 @@ func (s *Server) getReleaseTarget(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	t, err := store.ReleaseTargets.Get(snap, r.PathValue("key"))
+	t, err := engine.FindTarget(snap, r.PathValue("key"))
 	if err != nil {
 		s.writeError(w, r, err)
 		return

@@ -202,7 +202,7 @@ func TestEngine_EventIDIsIdempotent(t *testing.T) {
 			mustApply(t, eng, ws, pipeline(t)...)
 			mustApply(t, eng, ws, resourceCreated(t, "r1", ""))
 			target := map[string]any{"resourceId": "r1", "environmentId": "prod", "deploymentId": "api"}
-			const key = "r1-prod-api"
+			key := model.CompositeKey("r1", "prod", "api")
 
 			// completeAll marks the target's pending jobs successful, so that
 			// nothing but the event id stops another redeploy.

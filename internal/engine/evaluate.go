@@ -21,11 +21,13 @@ type Evaluation struct {
 // Evaluate answers, without changing anything, how the target's policies
 // judge a version now. An empty versionID means the deployment's newest
 // version.
+//
+// targetKey is read as FindTarget reads it.
 func (e *Engine) Evaluate(ws *Workspace, targetKey, versionID string) (*Evaluation, error) {
 	snap := ws.Store.Snapshot()
-	t, err := store.ReleaseTargets.Get(snap, targetKey)
+	t, err := FindTarget(snap, targetKey)
 	if err != nil {
-		return nil, model.Errorf(model.ENOTFOUND, "release target %q not found", targetKey)
+		return nil, err
 	}
 	var v *model.DeploymentVersion
 	if versionID == "" {

@@ -62,7 +62,7 @@ func world(h *harness, resources ...string) {
 }
 
 // prodKey is the key of a resource's target in world.
-func prodKey(resource string) string { return resource + "-prod-api" }
+func prodKey(resource string) string { return model.CompositeKey(resource, "prod", "api") }
 
 // sortJobs orders jobs oldest first (createdAt, then id).
 func sortJobs(jobs []*model.Job) []*model.Job {

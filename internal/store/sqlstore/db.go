@@ -87,7 +87,7 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := db.be.migrate(ctx); err != nil {
+	if err := db.be.migrate(ctx, 0); err != nil {
 		db.be.close()
 		return nil, fmt.Errorf("migrate %s: %w", db.be.dialect(), db.be.translate(err))
 	}

@@ -122,7 +122,7 @@ func (p *postgresBackend) queryDocs(ctx context.Context, query string, args []an
 	return rows.Err()
 }
 
-func (p *postgresBackend) migrate(ctx context.Context) error {
+func (p *postgresBackend) migrate(ctx context.Context, version int64) error {
 	sub, err := fs.Sub(migrations, "migrations/postgres")
 	if err != nil {
 		return err
@@ -137,7 +137,7 @@ func (p *postgresBackend) migrate(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return runMigrations(ctx, goose.DialectPostgres, db, sub, goose.WithSessionLocker(locker))
+	return runMigrations(ctx, goose.DialectPostgres, db, sub, version, goose.WithSessionLocker(locker))
 }
 
 // translatePostgres is the PostgreSQL edge of STYLE 10.

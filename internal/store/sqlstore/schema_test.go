@@ -2,7 +2,9 @@ package sqlstore_test
 
 import (
 	"context"
+	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -71,7 +73,15 @@ func TestDB_Migrate(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if want := []string{"0", "1", "2"}; !slices.Equal(versions, want) {
+			want := []string{"0"}
+			files, err := os.ReadDir("migrations/" + dialect)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := range files {
+				want = append(want, strconv.Itoa(i+1))
+			}
+			if !slices.Equal(versions, want) {
 				t.Errorf("goose versions %v, want %v", versions, want)
 			}
 		})

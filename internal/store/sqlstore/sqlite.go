@@ -161,14 +161,14 @@ func (s *sqliteBackend) queryDocs(ctx context.Context, query string, args []any,
 	return rows.Err()
 }
 
-func (s *sqliteBackend) migrate(ctx context.Context) error {
+func (s *sqliteBackend) migrate(ctx context.Context, version int64) error {
 	sub, err := fs.Sub(migrations, "migrations/sqlite")
 	if err != nil {
 		return err
 	}
 	// No locker: the single connection and BEGIN IMMEDIATE serialise
 	// migrations within the process, and busy_timeout across processes.
-	return runMigrations(ctx, goose.DialectSQLite3, s.db, sub)
+	return runMigrations(ctx, goose.DialectSQLite3, s.db, sub, version)
 }
 
 // translateSQLite is the SQLite edge of STYLE 10.
