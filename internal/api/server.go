@@ -125,11 +125,15 @@ func (s *Server) postEvents(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	err = s.engine.Apply(r.Context(), ws, events)
+	out, err := s.engine.ApplyBatch(r.Context(), ws, events)
 	s.metrics.observeEvents(len(events), model.ErrorCode(err), time.Since(start))
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusAccepted, map[string]any{"applied": len(events)})
+	answer := map[string]any{"applied": out.Applied}
+	if len(out.Skipped) > 0 {
+		answer["skipped"] = out.Skipped
+	}
+	writeJSON(w, http.StatusAccepted, answer)
 }

@@ -91,6 +91,14 @@ type Workspace struct {
 	// Store holds the workspace's entities; readers use Store.Snapshot.
 	Store  *store.Store
 	wakeup wakeup
+	// lastSets remembers each resource provider's last set (see
+	// setProviderResources); only units of work, under the store's writer
+	// lock, touch it.
+	lastSets map[string]map[string]*model.Resource
+}
+
+func newWorkspace(id string, st *store.Store) *Workspace {
+	return &Workspace{ID: id, Store: st, lastSets: map[string]map[string]*model.Resource{}}
 }
 
 // New returns an engine with no workspaces loaded.
@@ -162,7 +170,7 @@ func (e *Engine) workspaceFor(id string) (*Workspace, error) {
 	if err != nil {
 		return nil, err
 	}
-	ws = &Workspace{ID: id, Store: st}
+	ws = newWorkspace(id, st)
 	e.workspaces[id] = ws
 	return ws, nil
 }
@@ -187,7 +195,7 @@ func (e *Engine) Restore(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("restore workspace %s: %w", id, err)
 		}
-		ws := &Workspace{ID: id, Store: st}
+		ws := newWorkspace(id, st)
 		// Derived state is rebuilt and every target evaluated once, so that
 		// time-based decisions due while the process was down are taken now.
 		err = e.work(ctx, ws, Event{Type: "restore"}, func(u *unit) error {
@@ -224,17 +232,33 @@ func (e *Engine) Restore(ctx context.Context) error {
 // the event's position; the events before it are committed. If the commit
 // itself fails, none of the events is applied and the error says so.
 func (e *Engine) Apply(ctx context.Context, wsID string, events []Event) error {
+	_, err := e.ApplyBatch(ctx, wsID, events)
+	return err
+}
+
+// Outcome is what applying a batch did besides its effects.
+type Outcome struct {
+	// Applied is the number of events applied (and committed).
+	Applied int
+	// Skipped are resources of provider sets left out because another
+	// provider owns their identifiers.
+	Skipped []SkippedResource
+}
+
+// ApplyBatch is Apply, also answering what the batch did.
+func (e *Engine) ApplyBatch(ctx context.Context, wsID string, events []Event) (Outcome, error) {
 	if wsID == "" {
-		return model.Invalid("workspaceId", "is required")
+		return Outcome{}, model.Invalid("workspaceId", "is required")
 	}
 	ws, err := e.workspaceFor(wsID)
 	if err != nil {
-		return err
+		return Outcome{}, err
 	}
 	tx := ws.Store.Begin(ctx)
 	defer tx.Abort()
 	var failed error
 	var after effects
+	var out Outcome
 	applied := 0
 	for i, ev := range events {
 		h, ok := handlers[ev.Type]
@@ -249,6 +273,10 @@ func (e *Engine) Apply(ctx context.Context, wsID string, events []Event) error {
 			failed = eventError(i, len(events), ev, err)
 			break
 		}
+		for _, s := range eff.skipped {
+			s.Index = i
+			out.Skipped = append(out.Skipped, s)
+		}
 		after.merge(eff)
 		applied++
 	}
@@ -257,11 +285,12 @@ func (e *Engine) Apply(ctx context.Context, wsID string, events []Event) error {
 			if applied > 1 || failed != nil {
 				err = fmt.Errorf("none of the %d events was applied: %w", applied, err)
 			}
-			return err
+			return Outcome{}, err
 		}
 		e.afterCommit(ws, after)
 	}
-	return failed
+	out.Applied = applied
+	return out, failed
 }
 
 func eventError(i, n int, ev Event, err error) error {
@@ -293,6 +322,8 @@ type effects struct {
 	wakeAt time.Time
 	// verifications are the verifications it started.
 	verifications []string
+	// skipped are resources of provider sets it left out.
+	skipped []SkippedResource
 }
 
 func (a *effects) merge(b effects) {
@@ -321,7 +352,7 @@ func (e *Engine) applyIn(tx *store.Tx, ws *Workspace, ev Event, fn func(u *unit)
 			return effects{}, err
 		}
 	}
-	u := &unit{tx: tx, engine: e}
+	u := &unit{tx: tx, engine: e, ws: ws}
 	if err := fn(u); err != nil {
 		return effects{}, err
 	}
@@ -334,7 +365,7 @@ func (e *Engine) applyIn(tx *store.Tx, ws *Workspace, ev Event, fn func(u *unit)
 			return effects{}, err
 		}
 	}
-	return effects{wakeAt: u.wakeAt, verifications: u.verifications}, nil
+	return effects{wakeAt: u.wakeAt, verifications: u.verifications, skipped: u.skipped}, nil
 }
 
 // commit makes tx durable and visible. A database failure is reported as
@@ -358,6 +389,7 @@ func earlier(a, b time.Time) time.Time {
 type unit struct {
 	tx     *store.Tx
 	engine *Engine
+	ws     *Workspace
 	// dirty are the targets to re-evaluate before commit.
 	dirty map[string]*model.ReleaseTarget
 	// redeploy are the targets that get a job for their desired release
@@ -367,4 +399,6 @@ type unit struct {
 	wakeAt time.Time
 	// verifications are the verifications started, measured after commit.
 	verifications []string
+	// skipped are the resources of provider sets that were not applied.
+	skipped []SkippedResource
 }

@@ -34,7 +34,7 @@ func TestEngine_JobAgents(t *testing.T) {
 		{"jobAgentId without entries", nil, "a1", []string{"a1"}},
 		{"no entry's selector holds", []map[string]any{{"ref": "a1", "selector": "false"}}, "a1", []string{""}},
 		{"a missing agent ref is unusable", []map[string]any{{"ref": "nope"}}, "", []string{""}},
-		{"a missing agent ref is skipped", []map[string]any{{"ref": "nope"}, {"ref": "a2"}}, "", []string{"a2"}},
+		{"a missing agent ref gives its own invalid job", []map[string]any{{"ref": "nope"}, {"ref": "a2"}}, "", []string{"", "a2"}},
 		{"a missing jobAgentId", nil, "nope", []string{""}},
 		{"no agent at all", nil, "", []string{""}},
 	}

@@ -2,7 +2,6 @@ package engine
 
 import (
 	"encoding/json"
-	"errors"
 	"strconv"
 
 	"github.com/gatehouse-dev/gatehouse/internal/engine/history"
@@ -277,116 +276,6 @@ func bulkUpdateResourceVariables(u *unit, data json.RawMessage) error {
 		}
 	}
 	return nil
-}
-
-// updateJob applies job.updated: the fields named in fieldsToUpdate are
-// copied from the payload's job onto the stored job.
-func updateJob(u *unit, data json.RawMessage) error {
-	var ev struct {
-		ID             string          `json:"id"`
-		AgentID        string          `json:"agentId"`
-		ExternalID     string          `json:"externalId"`
-		Job            json.RawMessage `json:"job"`
-		FieldsToUpdate []string        `json:"fieldsToUpdate"`
-	}
-	if err := json.Unmarshal(data, &ev); err != nil {
-		return model.Invalid("jobUpdate", "%s", describeJSONError(err))
-	}
-	if len(ev.Job) == 0 {
-		return model.Invalid("job", "is required")
-	}
-	var patch model.Job
-	if err := json.Unmarshal(ev.Job, &patch); err != nil {
-		return model.Invalid("job", "%s", describeJSONError(err))
-	}
-	cur, err := findJob(u.tx, ev.ID, ev.AgentID, ev.ExternalID, patch.ID)
-	if err != nil {
-		return err
-	}
-	next, err := applyJobFields(cur, &patch, ev.Job, ev.FieldsToUpdate)
-	if err != nil {
-		return err
-	}
-	next.UpdatedAt = u.tx.Now()
-	if err := next.Validate(); err != nil {
-		return err
-	}
-	if err := store.Jobs.Upsert(u.tx, next.ID, next); err != nil {
-		return err
-	}
-	if next.Status != cur.Status {
-		return u.jobStatusChanged(cur, next)
-	}
-	return nil
-}
-
-// findJob finds the job a job.updated event names, by id or by agent and
-// external id, refusing ids that disagree.
-func findJob(r store.Reader, id, agentID, externalID, bodyID string) (*model.Job, error) {
-	if id != "" && bodyID != "" && id != bodyID {
-		return nil, model.Invalid("job.id", "%q does not match id %q", bodyID, id)
-	}
-	if id == "" {
-		id = bodyID
-	}
-	if id != "" {
-		j, err := store.Jobs.Get(r, id)
-		if errors.Is(err, model.ErrNotFound) {
-			return nil, model.Errorf(model.ENOTFOUND, "job %q does not exist", id)
-		}
-		if err == nil && agentID != "" && externalID != "" && (j.JobAgentID != agentID || j.ExternalID != externalID) {
-			return nil, model.Invalid("agentId", "job %s is not known to agent %q as %q", id, agentID, externalID)
-		}
-		return j, err
-	}
-	if agentID == "" || externalID == "" {
-		return nil, model.Invalid("id", "give id, or agentId and externalId")
-	}
-	j, err := store.JobsByExternalID.First(r, store.ExternalKey(agentID, externalID))
-	if errors.Is(err, model.ErrNotFound) {
-		return nil, model.Errorf(model.ENOTFOUND, "no job with agent %q and external id %q", agentID, externalID)
-	}
-	return j, err
-}
-
-// applyJobFields returns a copy of cur with the named fields taken from
-// patch. Fields that fix what a job is (its id, release and dispatch
-// context) cannot be changed.
-func applyJobFields(cur, patch *model.Job, raw json.RawMessage, fields []string) (*model.Job, error) {
-	next := *cur
-	if len(fields) == 0 {
-		var present map[string]json.RawMessage
-		_ = json.Unmarshal(raw, &present)
-		for k := range present {
-			fields = append(fields, k)
-		}
-	}
-	for _, f := range fields {
-		switch f {
-		case "status":
-			next.Status = patch.Status
-		case "message":
-			next.Message = patch.Message
-		case "externalId":
-			next.ExternalID = patch.ExternalID
-		case "startedAt":
-			next.StartedAt = patch.StartedAt
-		case "completedAt":
-			next.CompletedAt = patch.CompletedAt
-		case "metadata":
-			next.Metadata = patch.Metadata
-		case "traceToken":
-			next.TraceToken = patch.TraceToken
-		case "jobAgentConfig":
-			next.JobAgentConfig = patch.JobAgentConfig
-		case "updatedAt", "createdAt", "id", "jobAgentId", "releaseId", "workflowJobId", "dispatchContext":
-			// Immutable or set by the engine; a value equal to the current
-			// one is tolerated because producers echo the whole job back.
-		default:
-			return nil, model.Invalid("fieldsToUpdate", "unknown field %q", f)
-		}
-	}
-	return &next, nil
 }
 
 // deployReleaseTarget handles release-target.deploy: a new job for the
