@@ -252,3 +252,21 @@ func dropDocument(t *testing.T, path, marker string) {
 	}
 	writeFile(t, path, strings.Join(kept, "\n---\n"))
 }
+
+func TestApply_WarnsOfANamesakeMadeThroughTheAPI(t *testing.T) {
+	c := newCLI(t, clienttest.Options{})
+	c.send(map[string]any{"eventType": "system.created", "data": map[string]any{"id": "sys-1", "name": "payments"}})
+	dir := t.TempDir()
+	path := filepath.Join(dir, "s.yaml")
+	writeFile(t, path, "kind: system\nmetadata:\n  name: payments\n")
+	out := c.must("apply", "-f", path, "--dry-run")
+	if !strings.Contains(out, "warning: system payments: the server has one of that name with id sys-1") ||
+		!strings.Contains(out, "would create  system/payments") {
+		t.Errorf("dry run over a namesake:\n%s", out)
+	}
+	writeFile(t, path, "kind: system\nmetadata:\n  name: payments\n  id: sys-1\n")
+	out = c.must("apply", "-f", path)
+	if strings.Contains(out, "warning") || !strings.Contains(out, "updated  system/payments") {
+		t.Errorf("apply taking the system over:\n%s", out)
+	}
+}

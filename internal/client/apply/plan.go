@@ -1,6 +1,7 @@
 package apply
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 
@@ -43,6 +44,8 @@ type Plan struct {
 	// Names maps the ids the plan's fields may hold to "kind/name", for
 	// showing them.
 	Names map[string]string
+	// Warnings are things the plan does that may not be meant.
+	Warnings []string
 }
 
 // Empty reports whether the plan changes nothing.
@@ -94,6 +97,8 @@ type planner struct {
 	// salt, when set, goes into every event id: it makes a resend
 	// distinct from an earlier batch of the same content.
 	salt string
+	// warnings collect the plan's Warnings.
+	warnings []string
 }
 
 // Compute returns the plan that makes the workspace hold desired (from
@@ -114,7 +119,23 @@ func (p *planner) plan(desired []manifest.Entity) *Plan {
 	if p.opt.Prune {
 		plan.Changes = append(plan.Changes, p.deletes(p.pruned(wanted))...)
 	}
+	plan.Warnings = p.warnings
 	return plan
+}
+
+// namesake warns when e is to be created while the server holds an entity
+// of the same kind and name under another id: one made through the API,
+// which a manifest takes over only by giving its id.
+func (p *planner) namesake(e manifest.Entity) string {
+	if len(e.Kind.NameFields) == 0 {
+		return ""
+	}
+	key, err := p.state.Find(e.Kind.Name, str(e.Data[e.Kind.Parent]), str(e.Data[e.Kind.NameFields[0]]))
+	if err != nil || key == e.Key {
+		return ""
+	}
+	return fmt.Sprintf("%s %s: the server has one of that name with id %s; this creates another (give metadata.id: %s to manage that one)",
+		e.Kind.Name, e.Name, key, key)
 }
 
 // names maps the ids of the state and of desired to "kind/name".
@@ -136,6 +157,9 @@ func (p *planner) upsert(e manifest.Entity) (Change, bool) {
 	current := p.state.Get(e.Kind.Name, e.Key)
 	basis := p.state.Fingerprint(e.Kind.Name, e.Key)
 	if current == nil {
+		if w := p.namesake(e); w != "" {
+			p.warnings = append(p.warnings, w)
+		}
 		c.Action = Create
 		c.Events = append(c.Events, p.event(e.Kind.Name+".created", e.Data, basis))
 		c.Events = append(c.Events, p.links(e, nil, basis)...)

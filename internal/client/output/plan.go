@@ -15,6 +15,9 @@ import (
 // the names of what they name, secrets redacted), and a summary line.
 func WritePlan(w io.Writer, p *apply.Plan, dryRun bool) error {
 	b := &strings.Builder{}
+	for _, w := range p.Warnings {
+		fmt.Fprintf(b, "warning: %s\n", w)
+	}
 	if p.Empty() {
 		b.WriteString("No changes.\n")
 		_, err := io.WriteString(w, b.String())
