@@ -116,6 +116,7 @@ type Engine struct {
 	bg     context.Context
 	cancel context.CancelFunc
 	loops  sync.WaitGroup
+	intake intake
 }
 
 // Workspace is one workspace's in-memory state.
@@ -202,7 +203,10 @@ func (e *Engine) workspaceFor(id string) (*Workspace, error) {
 }
 
 // Restore loads every stored workspace, rebuilding derived state (release
-// targets) from the stored entities. It logs one line per workspace.
+// targets) from the stored entities. It logs one line per workspace. Events
+// applied meanwhile could land in a workspace not restored yet; a server
+// that takes requests during Restore refuses them first (Refuse with
+// ErrRestoring) and accepts them once it returns.
 func (e *Engine) Restore(ctx context.Context) error {
 	if e.cfg.Loader == nil {
 		return nil
@@ -256,11 +260,16 @@ func (e *Engine) Restore(ctx context.Context) error {
 // the batch instead of one per event), committed before Apply returns. It
 // stops at the first event that fails and returns its error, wrapped with
 // the event's position; the events before it are committed. If the commit
-// itself fails, none of the events is applied and the error says so.
+// itself fails, none of the events is applied and the error says so. While
+// refused (Refuse, Drain) it applies nothing and returns the refusal.
 func (e *Engine) Apply(ctx context.Context, wsID string, events []Event) error {
 	if wsID == "" {
 		return model.Invalid("workspaceId", "is required")
 	}
+	if err := e.admit(); err != nil {
+		return err
+	}
+	defer e.intake.inHand.Done()
 	ws, err := e.workspaceFor(wsID)
 	if err != nil {
 		return err
