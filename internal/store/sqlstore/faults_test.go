@@ -4,8 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"os"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -199,59 +197,13 @@ func TestDB_CheckWritable(t *testing.T) {
 		}
 		db.Close()
 
-		makeReadOnly(t, dialect, dsn)
+		sqltest.MakeReadOnly(t, dialect, dsn)
 		ro := openDSN(t, dsn)
 		err := ro.CheckWritable(ctx)
 		if model.ErrorCode(err) != model.EUNAVAILABLE || !strings.Contains(err.Error(), "read") {
 			t.Errorf("probe of a read-only database: %v (%s), want unavailable saying it is read-only", err, model.ErrorCode(err))
 		}
 	})
-}
-
-// makeReadOnly makes the database of dsn refuse writes for every session
-// opened afterwards, until the test ends: PostgreSQL through
-// default_transaction_read_only, SQLite by making the file immutable (root
-// writes through permissions) or read-only.
-func makeReadOnly(t *testing.T, dialect, dsn string) {
-	t.Helper()
-	if dialect == sqlstore.DialectPostgres {
-		setReadOnly(t, dsn, true)
-		t.Cleanup(func() { setReadOnly(t, dsn, false) })
-		return
-	}
-	path := strings.TrimPrefix(dsn, "sqlite:")
-	if os.Geteuid() != 0 {
-		if err := os.Chmod(path, 0o444); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	if out, err := exec.Command("chattr", "+i", path).CombinedOutput(); err != nil {
-		t.Skipf("chattr +i %s (needed to stop root writing): %v %s", path, err, out)
-	}
-	t.Cleanup(func() { _ = exec.Command("chattr", "-i", path).Run() })
-}
-
-func setReadOnly(t *testing.T, dsn string, on bool) {
-	t.Helper()
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	value := "off"
-	if on {
-		value = "on"
-	}
-	// This session may itself default to read-only: it opts out first.
-	if _, err := conn.Exec(ctx, "SET default_transaction_read_only = off"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := conn.Exec(ctx, "ALTER DATABASE "+pgx.Identifier{conn.Config().Database}.Sanitize()+
-		" SET default_transaction_read_only = "+value); err != nil {
-		t.Fatal(err)
-	}
 }
 
 // TestDB_KeyFingerprint: the first fingerprint claimed stays until it is
