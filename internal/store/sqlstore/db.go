@@ -131,7 +131,7 @@ func Migrate(ctx context.Context, dsn string) error {
 // string (a postgres:// URL or keyword/value settings), as Open reads it.
 func IsPostgres(dsn string) bool {
 	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") ||
-		(!strings.HasPrefix(dsn, "sqlite:") && strings.Contains(dsn, "="))
+		(!strings.HasPrefix(dsn, "sqlite:") && !strings.Contains(dsn, "://") && strings.Contains(dsn, "="))
 }
 
 // Close releases the connections. Calls in progress may fail with
