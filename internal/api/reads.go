@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/gatehouse-dev/gatehouse/internal/engine"
 	"github.com/gatehouse-dev/gatehouse/internal/model"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
 )
@@ -29,6 +30,15 @@ func collectionOf[T any](t *store.Table[T]) collection {
 	}
 }
 
+// compositeCollectionOf is collectionOf for a table keyed by the parts of
+// a composite identity, which callers may name by its dashed wire form
+// (engine.FindComposite).
+func compositeCollectionOf[T any](t *store.Table[T], parts int, what string) collection {
+	c := collectionOf(t)
+	c.get = func(r store.Reader, id string) (any, error) { return engine.FindComposite(r, t, id, parts, what) }
+	return c
+}
+
 // collections are the plain entity collections, by URL segment.
 var collections = map[string]collection{
 	"systems":                    collectionOf(store.Systems),
@@ -36,14 +46,14 @@ var collections = map[string]collection{
 	"environments":               collectionOf(store.Environments),
 	"resources":                  collectionOf(store.Resources),
 	"resource-providers":         collectionOf(store.ResourceProviders),
-	"resource-variables":         collectionOf(store.ResourceVariables),
+	"resource-variables":         compositeCollectionOf(store.ResourceVariables, 2, "resource variable"),
 	"deployment-versions":        collectionOf(store.DeploymentVersions),
 	"deployment-variables":       collectionOf(store.DeploymentVariables),
 	"deployment-variable-values": collectionOf(store.DeploymentVariableValues),
 	"job-agents":                 collectionOf(store.JobAgents),
 	"policies":                   collectionOf(store.Policies),
 	"policy-skips":               collectionOf(store.PolicySkips),
-	"user-approval-records":      collectionOf(store.UserApprovalRecords),
+	"user-approval-records":      compositeCollectionOf(store.UserApprovalRecords, 3, "approval record"),
 	"relationship-rules":         collectionOf(store.RelationshipRules),
 	"workflows":                  collectionOf(store.Workflows),
 	"workflow-runs":              collectionOf(store.WorkflowRuns),

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"maps"
+	"net/url"
 	"slices"
 	"strconv"
 
@@ -27,7 +28,7 @@ func (u *unit) checkJobAgent(a *model.JobAgent) error {
 		}
 		typ = t
 	}
-	if err := u.checkJobConfig("jobAgent.config", a.Config, typ); err != nil {
+	if err := u.checkJobConfig("jobAgent.config", configBinding(u.tx.WorkspaceID(), "jobAgent", a.ID), a.Config, typ); err != nil {
 		return err
 	}
 	if typ != nil && typ.Validate != nil {
@@ -40,7 +41,8 @@ func (u *unit) checkJobAgent(a *model.JobAgent) error {
 
 // checkDeploymentAgents checks the agent configs a deployment carries.
 func (u *unit) checkDeploymentAgents(d *model.Deployment) error {
-	if err := u.checkJobConfig("deployment.jobAgentConfig", d.JobAgentConfig, u.agentTypeOf(d.JobAgentID)); err != nil {
+	owner := configBinding(u.tx.WorkspaceID(), "deployment", d.ID)
+	if err := u.checkJobConfig("deployment.jobAgentConfig", owner, d.JobAgentConfig, u.agentTypeOf(d.JobAgentID)); err != nil {
 		return err
 	}
 	for i := range d.JobAgents {
@@ -48,7 +50,8 @@ func (u *unit) checkDeploymentAgents(d *model.Deployment) error {
 		if e.Config == nil {
 			e.Config = map[string]any{}
 		}
-		if err := u.checkJobConfig("deployment.jobAgents["+strconv.Itoa(i)+"].config", e.Config, u.agentTypeOf(e.Ref)); err != nil {
+		field := "deployment.jobAgents[" + strconv.Itoa(i) + "].config"
+		if err := u.checkJobConfig(field, owner, e.Config, u.agentTypeOf(e.Ref)); err != nil {
 			return err
 		}
 	}
@@ -68,9 +71,14 @@ func (u *unit) agentTypeOf(agentID string) *agents.Type {
 	return reg[a.Type]
 }
 
+// configBinding is the binding prefix of the sealed values in the config
+// of one entity; each value's place in the config completes it.
+func configBinding(ws, kind, id string) string { return sealBinding(ws, kind, id) }
+
 // checkJobConfig validates the templates of a config and seals its
-// secrets in place (the config is the caller's fresh copy).
-func (u *unit) checkJobConfig(field string, cfg map[string]any, typ *agents.Type) error {
+// secrets in place (the config is the caller's fresh copy); owner is the
+// binding of the entity holding it.
+func (u *unit) checkJobConfig(field, owner string, cfg map[string]any, typ *agents.Type) error {
 	if err := templating.Validate(field, cfg); err != nil {
 		return err
 	}
@@ -79,7 +87,7 @@ func (u *unit) checkJobConfig(field string, cfg map[string]any, typ *agents.Type
 		if s, ok := v.(string); ok && typ.IsSensitive(k) && s != "" {
 			v = map[string]any{"sensitive": s}
 		}
-		sealed, err := u.sealConfigValue(field+"."+k, v)
+		sealed, err := u.sealConfigValue(field+"."+k, owner+"/"+url.PathEscape(k), v)
 		if err != nil {
 			return err
 		}
@@ -88,19 +96,22 @@ func (u *unit) checkJobConfig(field string, cfg map[string]any, typ *agents.Type
 	return nil
 }
 
-// sealConfigValue returns v with every {"sensitive": "clear"} in it sealed.
-func (u *unit) sealConfigValue(field string, v any) (any, error) {
+// sealConfigValue returns v with every sensitive value in it sealed under
+// the binding of its place: {"sensitive": "clear"} is sealed, a given
+// {"sensitive": {"ciphertext": …}} must open there (a ciphertext copied
+// from elsewhere is refused, as for variables).
+func (u *unit) sealConfigValue(field, binding string, v any) (any, error) {
 	switch x := v.(type) {
 	case map[string]any:
-		if clear, ok := x["sensitive"].(string); ok && len(x) == 1 {
-			val := model.Value{Sensitive: &model.SensitiveValue{Value: clear}}
-			if err := u.seal(field, &val); err != nil {
+		if sv, ok := sensitiveOf(x); ok {
+			val := model.Value{Sensitive: sv}
+			if err := u.seal(field, binding, &val); err != nil {
 				return nil, err
 			}
-			return map[string]any{"sensitive": sensitiveMap(val.Sensitive)}, nil
+			return map[string]any{"sensitive": SensitiveConfig(val.Sensitive)}, nil
 		}
 		for _, k := range slices.Sorted(maps.Keys(x)) {
-			sealed, err := u.sealConfigValue(field+"."+k, x[k])
+			sealed, err := u.sealConfigValue(field+"."+k, binding+"/"+url.PathEscape(k), x[k])
 			if err != nil {
 				return nil, err
 			}
@@ -108,7 +119,7 @@ func (u *unit) sealConfigValue(field string, v any) (any, error) {
 		}
 	case []any:
 		for i := range x {
-			sealed, err := u.sealConfigValue(field+"["+strconv.Itoa(i)+"]", x[i])
+			sealed, err := u.sealConfigValue(field+"["+strconv.Itoa(i)+"]", binding+"/"+strconv.Itoa(i), x[i])
 			if err != nil {
 				return nil, err
 			}
@@ -118,9 +129,43 @@ func (u *unit) sealConfigValue(field string, v any) (any, error) {
 	return v, nil
 }
 
-// sensitiveMap is a sealed value in the shape configs hold it.
-func sensitiveMap(s *model.SensitiveValue) map[string]any {
-	return map[string]any{"ciphertext": s.Ciphertext, "valueHash": s.ValueHash}
+// sensitiveOf reads a config value of the shape {"sensitive": "clear"} or
+// {"sensitive": {"ciphertext": …}}.
+func sensitiveOf(m map[string]any) (*model.SensitiveValue, bool) {
+	if len(m) != 1 {
+		return nil, false
+	}
+	switch s := m["sensitive"].(type) {
+	case string:
+		return &model.SensitiveValue{Value: s}, true
+	case map[string]any:
+		ct, _ := s["ciphertext"].(string)
+		hash, _ := s["valueHash"].(string)
+		binding, _ := s["binding"].(string)
+		clear, _ := s["value"].(string)
+		return &model.SensitiveValue{Value: clear, Ciphertext: ct, ValueHash: hash, Binding: binding}, true
+	}
+	return nil, false
+}
+
+// SensitiveConfig is a sealed value in the shape configs hold it, under
+// "sensitive"; SealedConfig reads it back.
+func SensitiveConfig(s *model.SensitiveValue) map[string]any {
+	return map[string]any{"ciphertext": s.Ciphertext, "valueHash": s.ValueHash, "binding": s.Binding}
+}
+
+// SealedConfig reports whether a config value is a sealed value, and
+// returns it.
+func SealedConfig(v any) (*model.SensitiveValue, bool) {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, false
+	}
+	s, ok := sensitiveOf(m)
+	if !ok || s.Ciphertext == "" {
+		return nil, false
+	}
+	return s, true
 }
 
 // prefixField puts prefix before the field an EINVALID error names.

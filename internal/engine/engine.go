@@ -12,6 +12,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
+	"strings"
 	"sync"
 	"time"
 
@@ -87,9 +89,41 @@ type Config struct {
 // applied again.
 const DefaultEventIDRetention = 7 * 24 * time.Hour
 
-// Sealer encrypts a clear sensitive value into its stored form.
+// Sealer encrypts sensitive values into their stored form and opens them.
+// Each ciphertext is bound to where its value lives (see
+// VariableValueBinding and ResourceVariableBinding): it opens only under
+// that binding, so a ciphertext copied to another workspace or variable
+// does not open there.
 type Sealer interface {
-	Seal(clear string) (*model.SensitiveValue, error)
+	// Seal returns the stored form of clear, bound to binding, with its
+	// keyed hash and the binding recorded.
+	Seal(clear, binding string) (*model.SensitiveValue, error)
+	// Open returns the clear text of v, which must have been sealed under
+	// binding; the binding v carries is not consulted.
+	Open(v *model.SensitiveValue, binding string) (string, error)
+	// Hash returns the keyed hash Seal records for clear.
+	Hash(clear string) string
+}
+
+// VariableValueBinding is the binding of the sealed value of deployment
+// variable value id in workspace ws.
+func VariableValueBinding(ws, id string) string {
+	return sealBinding(ws, "deploymentVariableValue", id)
+}
+
+// ResourceVariableBinding is the binding of the sealed value of resource
+// resourceID's variable key in workspace ws.
+func ResourceVariableBinding(ws, resourceID, key string) string {
+	return sealBinding(ws, "resourceVariable", resourceID, key)
+}
+
+// sealBinding joins path segments, each escaped, so that ids containing "/"
+// cannot make two places share a binding.
+func sealBinding(parts ...string) string {
+	for i, p := range parts {
+		parts[i] = url.PathEscape(p)
+	}
+	return strings.Join(parts, "/")
 }
 
 // Engine holds every workspace this process serves. It is safe for
@@ -105,6 +139,7 @@ type Engine struct {
 	bg     context.Context
 	cancel context.CancelFunc
 	loops  sync.WaitGroup
+	intake intake
 }
 
 // New returns an engine with no workspaces loaded.
@@ -137,7 +172,8 @@ func New(cfg Config) *Engine {
 // the batch instead of one per event), committed before Apply returns. It
 // stops at the first event that fails and returns its error, wrapped with
 // the event's position; the events before it are committed. If the commit
-// itself fails, none of the events is applied and the error says so.
+// itself fails, none of the events is applied and the error says so. While
+// refused (Refuse, Drain) it applies nothing and returns the refusal.
 func (e *Engine) Apply(ctx context.Context, wsID string, events []Event) error {
 	_, err := e.ApplyBatch(ctx, wsID, events)
 	return err
@@ -157,6 +193,10 @@ func (e *Engine) ApplyBatch(ctx context.Context, wsID string, events []Event) (O
 	if wsID == "" {
 		return Outcome{}, model.Invalid("workspaceId", "is required")
 	}
+	if err := e.admit(); err != nil {
+		return Outcome{}, err
+	}
+	defer e.intake.inHand.Done()
 	ws := e.acquire(wsID)
 	defer e.release(ws)
 	ws.mu.Lock()
@@ -292,9 +332,9 @@ func (e *Engine) commit(ws *Workspace, tx *store.Tx) error {
 		e.jobsCommitted(ws, tx.Committed())
 		return nil
 	}
-	if e.cfg.OutcomeUnknown(err) {
-		ws.stale.Store(true)
-		e.cfg.Logger.Error("commit failed and may have been applied: the workspace is reloaded before its next event",
+	// Without a loader memory is all there is: nothing to load again.
+	if e.cfg.Loader != nil && e.cfg.OutcomeUnknown(err) && !ws.stale.Swap(true) {
+		e.cfg.Logger.Warn("a commit failed and may have been applied; the workspace is loaded again from the database before its next event",
 			"workspace", ws.ID, "err", err)
 	}
 	if model.ErrorCode(err) == model.EINTERNAL {

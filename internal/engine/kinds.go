@@ -28,7 +28,8 @@ var versionKind = entityKind[model.DeploymentVersion]{
 		if v.JobAgentConfig == nil {
 			v.JobAgentConfig = map[string]any{}
 		}
-		if err := u.checkJobConfig("deploymentVersion.jobAgentConfig", v.JobAgentConfig, nil); err != nil {
+		owner := configBinding(u.tx.WorkspaceID(), "deploymentVersion", v.ID)
+		if err := u.checkJobConfig("deploymentVersion.jobAgentConfig", owner, v.JobAgentConfig, nil); err != nil {
 			return err
 		}
 		if err := requireExists(u.tx, store.Deployments, "deploymentVersion.deploymentId", v.DeploymentID); err != nil {
@@ -76,7 +77,7 @@ var variableValueKind = entityKind[model.DeploymentVariableValue]{
 		if err := requireExists(u.tx, store.DeploymentVariables, "deploymentVariableValue.deploymentVariableId", v.DeploymentVariableID); err != nil {
 			return err
 		}
-		if err := u.seal("deploymentVariableValue.value", &v.Value); err != nil {
+		if err := u.seal("deploymentVariableValue.value", VariableValueBinding(u.tx.WorkspaceID(), v.ID), &v.Value); err != nil {
 			return err
 		}
 		return checkSelector("deploymentVariableValue.resourceSelector", v.ResourceSelector, selector.ResourceEnv())
@@ -101,7 +102,7 @@ var resourceVariableKind = entityKind[model.ResourceVariable]{
 		if err := requireExists(u.tx, store.Resources, "resourceVariable.resourceId", v.ResourceID); err != nil {
 			return err
 		}
-		return u.seal("resourceVariable.value", &v.Value)
+		return u.seal("resourceVariable.value", ResourceVariableBinding(u.tx.WorkspaceID(), v.ResourceID, v.Key), &v.Value)
 	},
 	afterUpsert: func(u *unit, _, v *model.ResourceVariable) error { u.markResource(v.ResourceID); return nil },
 	afterRemove: func(u *unit, v *model.ResourceVariable) error { u.markResource(v.ResourceID); return nil },
@@ -274,7 +275,7 @@ func bulkUpdateResourceVariables(u *unit, data json.RawMessage) error {
 		if err := v.Validate(); err != nil {
 			return err
 		}
-		if err := u.seal("variables."+key, &v.Value); err != nil {
+		if err := u.seal("variables."+key, ResourceVariableBinding(u.tx.WorkspaceID(), v.ResourceID, key), &v.Value); err != nil {
 			return err
 		}
 		if err := store.ResourceVariables.Upsert(u.tx, v.ID(), v); err != nil {
@@ -315,19 +316,40 @@ func tick(u *unit, _ json.RawMessage) error {
 	return nil
 }
 
-// seal replaces the clear text of a sensitive value with its sealed form
-// before anything is stored.
-func (u *unit) seal(field string, v *model.Value) error {
-	if v.Sensitive == nil || v.Sensitive.Value == "" {
+// seal turns a sensitive value given on input into its stored form, bound
+// to binding, before anything is stored: clear text is sealed; a ciphertext
+// must open under binding (one sealed for another workspace or variable, or
+// with another key, is refused) and keeps its bytes, with its hash computed
+// again from the clear text. A binding or hash given on input is never
+// trusted.
+func (u *unit) seal(field, binding string, v *model.Value) error {
+	s := v.Sensitive
+	if s == nil {
 		return nil
 	}
-	if u.engine == nil || u.engine.cfg.Sealer == nil {
+	if s.Value == "" && s.Ciphertext == "" {
+		return model.Invalid(field+".sensitive", "has neither a value nor a ciphertext")
+	}
+	var sealer Sealer
+	if u.engine != nil {
+		sealer = u.engine.cfg.Sealer
+	}
+	if sealer == nil {
 		return model.Invalid(field, "sensitive values need an encryption key (GATEHOUSE_ENCRYPTION_KEY)")
 	}
-	sealed, err := u.engine.cfg.Sealer.Seal(v.Sensitive.Value)
-	if err != nil {
-		return err
+	if s.Value != "" {
+		sealed, err := sealer.Seal(s.Value, binding)
+		if err != nil {
+			return err
+		}
+		v.Sensitive = sealed
+		return nil
 	}
-	v.Sensitive = sealed
+	clear, err := sealer.Open(s, binding)
+	if err != nil {
+		return model.Invalid(field+".sensitive.ciphertext",
+			"does not open here: a ciphertext opens only in the workspace and variable it was sealed for, under the key that sealed it")
+	}
+	v.Sensitive = &model.SensitiveValue{Ciphertext: s.Ciphertext, ValueHash: sealer.Hash(clear), Binding: binding}
 	return nil
 }

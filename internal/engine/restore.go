@@ -10,7 +10,10 @@ import (
 )
 
 // Restore loads every stored workspace, rebuilding derived state (release
-// targets) from the stored entities. It logs one line per workspace.
+// targets) from the stored entities. It logs one line per workspace. Events
+// applied meanwhile could land in a workspace not restored yet; a server
+// that takes requests during Restore refuses them first (Refuse with
+// ErrRestoring) and accepts them once it returns.
 func (e *Engine) Restore(ctx context.Context) error {
 	if e.cfg.Loader == nil {
 		return nil

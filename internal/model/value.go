@@ -44,6 +44,10 @@ type SensitiveValue struct {
 	Ciphertext string `json:"ciphertext,omitempty"`
 	// ValueHash identifies the secret without revealing it.
 	ValueHash string `json:"valueHash,omitempty"`
+	// Binding names where the ciphertext belongs (its AEAD associated
+	// data). It is written by the engine only; one given on input is
+	// replaced, never trusted.
+	Binding string `json:"binding,omitempty"`
 }
 
 // Value is a variable value: exactly one of a literal, a reference or a
