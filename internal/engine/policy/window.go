@@ -87,7 +87,7 @@ func evalWindowScan(w *model.DeploymentWindowRule, now time.Time) windowResult {
 	if err != nil {
 		return windowResult{err: err.Error()}
 	}
-	duration := time.Duration(w.DurationMinutes) * time.Minute
+	duration := model.DurationOf(int64(w.DurationMinutes), time.Minute)
 	if duration <= 0 {
 		return windowResult{err: "durationMinutes must be at least 1"}
 	}
