@@ -30,9 +30,9 @@ func DurationOf(n int64, unit time.Duration) time.Duration {
 	return time.Duration(p)
 }
 
-// spanField checks a duration field given as a count of unit: at least min,
+// CheckSpan checks a duration field given as a count of unit: at least min,
 // and at most MaxRuleSpan.
-func spanField(field string, n int, unit time.Duration, min int) error {
+func CheckSpan(field string, n int, unit time.Duration, min int) error {
 	if n < min {
 		if min == 0 {
 			return Invalid(field, "must not be negative")

@@ -176,14 +176,14 @@ func (r *PolicyRule) validate(field string) error {
 		if err := oneOf(field+".gradualRollout.rolloutType", r.GradualRollout.RolloutType, "linear", "linear-normalized"); err != nil {
 			return err
 		}
-		return spanField(field+".gradualRollout.timeScaleInterval", r.GradualRollout.TimeScaleInterval, time.Second, 0)
+		return CheckSpan(field+".gradualRollout.timeScaleInterval", r.GradualRollout.TimeScaleInterval, time.Second, 0)
 	case r.DeploymentWindow != nil:
 		if err := required(field+".deploymentWindow.rrule", r.DeploymentWindow.RRule); err != nil {
 			return err
 		}
-		return spanField(field+".deploymentWindow.durationMinutes", r.DeploymentWindow.DurationMinutes, time.Minute, 1)
+		return CheckSpan(field+".deploymentWindow.durationMinutes", r.DeploymentWindow.DurationMinutes, time.Minute, 1)
 	case r.VersionCooldown != nil:
-		return spanField(field+".versionCooldown.intervalSeconds", r.VersionCooldown.IntervalSeconds, time.Second, 0)
+		return CheckSpan(field+".versionCooldown.intervalSeconds", r.VersionCooldown.IntervalSeconds, time.Second, 0)
 	case r.EnvironmentProgression != nil:
 		return r.EnvironmentProgression.validate(field + ".environmentProgression")
 	case r.VersionSelector != nil:
@@ -211,8 +211,8 @@ func (p *EnvironmentProgressionRule) validate(field string) error {
 	if pc := p.MinimumSuccessPercentage; pc < 0 || pc > 100 {
 		return Invalid(field+".minimumSuccessPercentage", "must be between 0 and 100")
 	}
-	return firstErr(spanField(field+".minimumSockTimeMinutes", p.MinimumSoakTimeMinutes, time.Minute, 0),
-		spanField(field+".maximumAgeHours", p.MaximumAgeHours, time.Hour, 0))
+	return firstErr(CheckSpan(field+".minimumSockTimeMinutes", p.MinimumSoakTimeMinutes, time.Minute, 0),
+		CheckSpan(field+".maximumAgeHours", p.MaximumAgeHours, time.Hour, 0))
 }
 
 func (r *RetryRule) validate(field string) error {
@@ -225,12 +225,12 @@ func (r *RetryRule) validate(field string) error {
 		}
 	}
 	if r.BackoffSeconds != nil {
-		if err := spanField(field+".backoffSeconds", *r.BackoffSeconds, time.Second, 0); err != nil {
+		if err := CheckSpan(field+".backoffSeconds", *r.BackoffSeconds, time.Second, 0); err != nil {
 			return err
 		}
 	}
 	if r.MaxBackoffSeconds != nil {
-		return spanField(field+".maxBackoffSeconds", *r.MaxBackoffSeconds, time.Second, 0)
+		return CheckSpan(field+".maxBackoffSeconds", *r.MaxBackoffSeconds, time.Second, 0)
 	}
 	return nil
 }

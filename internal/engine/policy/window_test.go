@@ -102,6 +102,27 @@ func TestEvalDeploymentWindow(t *testing.T) {
 			want: progWant{state: "denied", msg: "invalid timezone"}},
 		{name: "zero duration", rule: window(daily9, 0, "", nil), now: "2026-03-10T12:00:00Z",
 			want: progWant{state: "denied", msg: "durationMinutes"}},
+
+		// Costly or impossible rules, as a database written before they were
+		// refused may hold: each answers at once.
+		{name: "secondly with a huge COUNT walks from 2000", rule: window("FREQ=SECONDLY;COUNT=2000000000", 60, "", nil),
+			now: "2026-03-10T12:00:00Z", want: progWant{state: "denied", msg: "too costly"}},
+		{name: "secondly from 1970", rule: window("DTSTART:19700101T000000Z\nRRULE:FREQ=SECONDLY", 1, "", nil),
+			now: "2026-03-10T12:00:00Z", want: progWant{state: "denied", msg: "too costly"}},
+		{name: "deny window too costly denies too", rule: window("FREQ=SECONDLY;COUNT=2000000000", 60, "", &no),
+			now: "2026-03-10T12:00:00Z", want: progWant{state: "denied", msg: "too costly"}},
+		{name: "a clock the interval never reaches", rule: window("FREQ=HOURLY;INTERVAL=2;BYHOUR=1", 60, "", nil),
+			now: "2026-03-10T12:00:00Z", want: progWant{state: "denied", msg: "never produces an occurrence"}},
+		{name: "a second the interval never reaches", rule: window("DTSTART:20260101T000001Z\nRRULE:FREQ=SECONDLY;INTERVAL=2;BYSECOND=0", 60, "", nil),
+			now: "2026-03-10T12:00:00Z", want: progWant{state: "denied", msg: "never produces an occurrence"}},
+		{name: "a day that never comes", rule: window("FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30", 60, "", nil),
+			now: "2026-03-10T12:00:00Z", want: progWant{state: "denied", msg: "never produces an occurrence"}},
+		{name: "hourly from 1970 is skipped ahead, not walked", rule: window("DTSTART:19700101T000000Z\nRRULE:FREQ=HOURLY;INTERVAL=5", 60, "", nil),
+			now:  "2026-03-10T13:30:00Z", // 12:00 is 492,540 h, a multiple of 5, after the start
+			want: progWant{state: "pending", next: progTime(t, "2026-03-10T17:00:00Z")}},
+		{name: "minutely from 1970 inside its window", rule: window("DTSTART:19700101T000000Z\nRRULE:FREQ=MINUTELY;INTERVAL=30", 10, "", nil),
+			now:  "2026-03-10T12:35:00Z",
+			want: progWant{state: "allowed", satisfiedAt: progTime(t, "2026-03-10T12:30:00Z")}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -123,10 +144,10 @@ func TestEvalDeploymentWindow(t *testing.T) {
 	}
 }
 
-// TestWindowRecurrence_SkipPeriods checks that moving a recurrence's anchor
-// forward by whole periods, which keeps evaluation cheap, never changes the
-// occurrences that matter (those from notBefore on).
-func TestWindowRecurrence_SkipPeriods(t *testing.T) {
+// TestWindowRule_From checks that moving a recurrence's anchor forward by
+// whole periods, which keeps evaluation cheap, never changes the occurrences
+// that matter (those from notBefore on), with or without DTSTART.
+func TestWindowRule_From(t *testing.T) {
 	rules := []string{
 		"FREQ=DAILY;BYHOUR=9;BYMINUTE=30",
 		"FREQ=DAILY;INTERVAL=3",
@@ -142,6 +163,15 @@ func TestWindowRecurrence_SkipPeriods(t *testing.T) {
 		"FREQ=HOURLY;INTERVAL=7;BYDAY=SA,SU",
 		"FREQ=MINUTELY;INTERVAL=7;BYDAY=MO;BYHOUR=9",
 		"FREQ=SECONDLY;INTERVAL=3600;BYDAY=SU;BYHOUR=8,20",
+		// With DTSTART: moved by whole periods too, keeping its time of day.
+		"DTSTART:19700101T000000Z\nRRULE:FREQ=HOURLY;INTERVAL=5",
+		"DTSTART:19700101T133000Z\nRRULE:FREQ=DAILY",
+		"DTSTART:19700101T000007Z\nRRULE:FREQ=SECONDLY;INTERVAL=3600;BYHOUR=8,20",
+		"DTSTART:20250131T090000Z\nRRULE:FREQ=MONTHLY",
+		"DTSTART:20240229T090000Z\nRRULE:FREQ=YEARLY;BYMONTH=3,4",
+		"DTSTART:19990315T021500\nRRULE:FREQ=WEEKLY;INTERVAL=3",
+		"DTSTART:20000101T000000\nRRULE:FREQ=MINUTELY;INTERVAL=90;BYDAY=SA",
+		"DTSTART;TZID=America/New_York:20010704T023000\nRRULE:FREQ=DAILY;INTERVAL=2",
 	}
 	// Lord Howe moves its clocks by 30 minutes; Santiago at midnight.
 	zones := []string{"UTC", "America/New_York", "Australia/Lord_Howe", "America/Santiago"}
@@ -157,14 +187,18 @@ func TestWindowRecurrence_SkipPeriods(t *testing.T) {
 		for _, text := range rules {
 			t.Run(zone+"/"+text, func(t *testing.T) {
 				t.Parallel()
-				// One walk from the fixed anchor, never moved, is the reference.
-				full, err := windowRecurrence(text, loc, windowAnchor(loc))
+				rule, err := parseWindowRule(text, loc)
+				if err != nil {
+					t.Fatal(err)
+				}
+				// One walk from the true start, never moved, is the reference.
+				full, err := rule.from(time.Time{})
 				if err != nil {
 					t.Fatal(err)
 				}
 				reference := full.Between(notBefores[0], notBefores[len(notBefores)-1].Add(span), true)
 				for _, nb := range notBefores {
-					fast, err := windowRecurrence(text, loc, nb)
+					fast, err := rule.from(nb)
 					if err != nil {
 						t.Fatal(err)
 					}
