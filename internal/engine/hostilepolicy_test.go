@@ -101,3 +101,31 @@ func TestEngine_PolicyBounds_Limits(t *testing.T) {
 		map[string]any{"id": "e", "anyApproval": map[string]any{"minApprovals": 0}},
 	))
 }
+
+func metricRule(metric map[string]any) map[string]any {
+	m := map[string]any{"name": "health", "count": 3, "intervalSeconds": 60, "successCondition": "result.ok",
+		"provider": map[string]any{"type": "http", "url": "https://svc.example/health"}}
+	for k, v := range metric {
+		m[k] = v
+	}
+	return map[string]any{"verification": map[string]any{"metrics": []any{m}}}
+}
+
+// TestEngine_VerificationMetricsRefused: a metric that could never be
+// measured, or would be measured without end, is refused as invalid input
+// naming the field, not answered as an internal error.
+func TestEngine_VerificationMetricsRefused(t *testing.T) {
+	const metric = "policy.rules[0].verification.metrics[0]."
+	wantRefused(t, []hostileRule{
+		{"unknown provider", metricRule(map[string]any{"provider": map[string]any{"type": "ftp"}}), metric + "provider.type"},
+		{"file URL", metricRule(map[string]any{"provider": map[string]any{"type": "http", "url": "file:///etc/passwd"}}),
+			metric + "provider.url"},
+		{"missing URL", metricRule(map[string]any{"provider": map[string]any{"type": "http"}}), metric + "provider.url"},
+		{"missing name", metricRule(map[string]any{"name": ""}), metric + "name"},
+		{"condition that does not compile", metricRule(map[string]any{"successCondition": "result.ok &&"}),
+			metric + "successCondition"},
+		{"a billion measurements", metricRule(map[string]any{"count": 1_000_000_000}), metric + "count"},
+		{"measurements back to back", metricRule(map[string]any{"intervalSeconds": 0}), metric + "intervalSeconds"},
+		{"interval overflowing", metricRule(map[string]any{"intervalSeconds": 9_300_000_000}), metric + "intervalSeconds"},
+	})
+}

@@ -10,10 +10,10 @@ package verification
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"net/http"
 	"time"
+
+	"github.com/gatehouse-dev/gatehouse/internal/model"
 )
 
 // Measurement statuses, as returned by Judge and consumed by Outcome.
@@ -86,7 +86,7 @@ func (d Deps) sleep(ctx context.Context, dur time.Duration) error {
 func NewProvider(spec map[string]any, deps Deps) (Provider, error) {
 	r := &specReader{m: spec, prefix: "provider"}
 	p := buildProvider(r, deps)
-	if err := errors.Join(r.errs...); err != nil {
+	if err := invalid(r.errs); err != nil {
 		return nil, err
 	}
 	return p, nil
@@ -97,7 +97,7 @@ func NewProvider(spec map[string]any, deps Deps) (Provider, error) {
 // NewProvider and ValidateMetric keeps write-time and run-time checks equal.
 func buildProvider(r *specReader, deps Deps) Provider {
 	if r.m == nil {
-		r.errs = append(r.errs, fmt.Errorf("%s: is required", r.prefix))
+		r.errs = append(r.errs, model.Invalid(r.prefix, "is required"))
 		return nil
 	}
 	switch typ := r.str("type", true); typ {
