@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/gatehouse-dev/gatehouse/internal/engine"
 	"github.com/gatehouse-dev/gatehouse/internal/engine/history"
 	"github.com/gatehouse-dev/gatehouse/internal/model"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
@@ -74,7 +75,7 @@ type jobView struct {
 }
 
 func viewJob(r store.Reader, j *model.Job) jobView {
-	v := jobView{Job: j, Verifications: store.VerificationsByJob.Get(r, j.ID)}
+	v := jobView{Job: j, Verifications: engine.JobVerifications(r, j.ID)}
 	if j.ReleaseID != "" {
 		if rel, err := store.Releases.Get(r, j.ReleaseID); err == nil {
 			v.Release = rel

@@ -62,6 +62,10 @@ type Config struct {
 	// HTTPClient is used by verification metric providers that speak HTTP;
 	// http.DefaultClient when nil.
 	HTTPClient *http.Client
+	// VerificationAllowPrivate lets verification metrics connect to
+	// loopback, private, link-local and other non-public addresses; off,
+	// such a measurement fails naming the address.
+	VerificationAllowPrivate bool
 }
 
 // Sealer encrypts a clear sensitive value into its stored form.
