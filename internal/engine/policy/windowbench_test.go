@@ -54,3 +54,28 @@ func BenchmarkDeploymentWindow_WorstAccepted(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkDeploymentWindow_Refused measures one evaluation of rules that
+// ValidateWindow refuses, as a database written before it may still hold
+// them: each is answered (denied, or found to have no window) in bounded
+// time.
+//
+//	go test ./internal/engine/policy -run '^$' -bench Refused
+func BenchmarkDeploymentWindow_Refused(b *testing.B) {
+	at := time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
+	for name, rule := range map[string]model.DeploymentWindowRule{
+		"COUNT walked to the step limit": {RRule: "FREQ=SECONDLY;COUNT=2000000000", DurationMinutes: 60},
+		"secondly from 1970, step limit": {RRule: "DTSTART:19700101T000000Z\nRRULE:FREQ=SECONDLY", DurationMinutes: 1},
+		"a day that never comes, probe":  {RRule: "FREQ=MONTHLY;BYDAY=6MO", DurationMinutes: 60},
+		"weekdays the interval misses":   {RRule: "DTSTART:20260103T000000Z\nRRULE:FREQ=HOURLY;INTERVAL=168;BYDAY=TU", DurationMinutes: 60},
+	} {
+		if err := ValidateWindow("w", &rule, at); err == nil {
+			b.Fatalf("%s is accepted", name)
+		}
+		b.Run(name, func(b *testing.B) {
+			for b.Loop() {
+				evalWindowScan(&rule, at)
+			}
+		})
+	}
+}
