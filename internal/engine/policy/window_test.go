@@ -243,3 +243,55 @@ func TestSkipPeriods_SkippedMidnight(t *testing.T) {
 		t.Errorf("skipPeriods = %v, want %v", got, want)
 	}
 }
+
+// TestOccursAtAll: the probe finds rare days that exist, however rare, and
+// reports the ones that never come.
+func TestOccursAtAll(t *testing.T) {
+	for text, want := range map[string]bool{
+		"FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=29;BYDAY=MO":          true, // a Monday the 29th of February
+		"FREQ=MONTHLY;BYMONTH=2;BYDAY=5FR":                      true, // five Fridays in February
+		"FREQ=YEARLY;BYWEEKNO=53;BYDAY=TH":                      true,
+		"FREQ=YEARLY;BYYEARDAY=366;BYDAY=SU":                    true,
+		"DTSTART:20240229T090000Z\nRRULE:FREQ=YEARLY":           true, // leap days only
+		"FREQ=MINUTELY;BYMONTH=2;BYMONTHDAY=29;BYHOUR=23":       true,
+		"FREQ=YEARLY;BYWEEKNO=53;BYMONTH=6":                     false,
+		"FREQ=MONTHLY;BYMONTH=4,6,9,11;BYMONTHDAY=31":           false,
+		"FREQ=YEARLY;BYYEARDAY=366;BYMONTH=1":                   false,
+		"FREQ=MONTHLY;BYDAY=6MO":                                false,
+		"FREQ=HOURLY;BYMONTH=2;BYMONTHDAY=30":                   false,
+		"DTSTART:20240131T090000Z\nRRULE:FREQ=YEARLY;BYMONTH=4": false, // the 31st, from DTSTART, of April
+	} {
+		rule, err := parseWindowRule(text, time.UTC)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := occursAtAll(rule) == nil; got != want {
+			t.Errorf("%q occurs: %v, want %v", text, got, want)
+		}
+	}
+}
+
+// TestReachableTimeOfDay: a sub-daily rule's clock, from its anchor's time
+// of day in steps of its interval, meets its BY parts or never does.
+func TestReachableTimeOfDay(t *testing.T) {
+	for text, want := range map[string]bool{
+		"FREQ=HOURLY;INTERVAL=5;BYHOUR=3":                                        true, // 5 and 24 are coprime
+		"FREQ=HOURLY;INTERVAL=2;BYHOUR=1":                                        false,
+		"FREQ=HOURLY;INTERVAL=24;BYHOUR=0":                                       true,
+		"FREQ=HOURLY;INTERVAL=48;BYHOUR=12":                                      false,
+		"FREQ=MINUTELY;INTERVAL=90;BYHOUR=1;BYMINUTE=30":                         true,
+		"FREQ=MINUTELY;INTERVAL=90;BYMINUTE=15":                                  false,
+		"DTSTART:20260101T001500Z\nRRULE:FREQ=MINUTELY;INTERVAL=90;BYMINUTE=15":  true,
+		"FREQ=SECONDLY;INTERVAL=7;BYSECOND=3;BYMINUTE=59;BYHOUR=23":              true,
+		"DTSTART:20260101T000001Z\nRRULE:FREQ=SECONDLY;INTERVAL=2;BYSECOND=0,30": false,
+		"FREQ=SECONDLY;INTERVAL=864000000000;BYSECOND=5":                         false, // ten million days: the clock stays put
+	} {
+		rule, err := parseWindowRule(text, time.UTC)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := reachableTimeOfDay(&rule.opt, rule.anchor) == nil; got != want {
+			t.Errorf("%q reachable: %v, want %v", text, got, want)
+		}
+	}
+}
