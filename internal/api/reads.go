@@ -17,16 +17,27 @@ type collection struct {
 }
 
 func collectionOf[T any](t *store.Table[T]) collection {
+	return viewOf(t, func(_ store.Reader, v *T) *T { return v })
+}
+
+// viewOf is collectionOf showing each entity as view makes it.
+func viewOf[T any](t *store.Table[T], view func(store.Reader, *T) *T) collection {
 	return collection{
 		items: func(r store.Reader) []any {
 			items := t.Items(r)
 			out := make([]any, len(items))
 			for i, v := range items {
-				out[i] = v
+				out[i] = view(r, v)
 			}
 			return out
 		},
-		get: func(r store.Reader, id string) (any, error) { return t.Get(r, id) },
+		get: func(r store.Reader, id string) (any, error) {
+			v, err := t.Get(r, id)
+			if err != nil {
+				return nil, err
+			}
+			return view(r, v), nil
+		},
 	}
 }
 
@@ -58,7 +69,7 @@ var collections = map[string]collection{
 	"workflows":                  collectionOf(store.Workflows),
 	"workflow-runs":              collectionOf(store.WorkflowRuns),
 	"releases":                   collectionOf(store.Releases),
-	"job-verifications":          collectionOf(store.JobVerifications),
+	"job-verifications":          viewOf(store.JobVerifications, engine.VerificationView),
 }
 
 // page is the shape of every list answer.

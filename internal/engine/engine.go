@@ -82,6 +82,10 @@ type Config struct {
 	// OnJobs, when set, is told after every commit which jobs it created
 	// or changed, as stored: the dispatcher's feed. It must not block.
 	OnJobs func(workspaceID string, jobs []*model.Job)
+	// VerificationAllowPrivate lets verification metrics connect to
+	// loopback, private, link-local and other non-public addresses; off,
+	// such a measurement fails naming the address.
+	VerificationAllowPrivate bool
 }
 
 // DefaultEventIDRetention is how long an event id is remembered unless

@@ -259,6 +259,7 @@ func tableDump(t *testing.T, snap store.Snapshot) map[string][]byte {
 	add(store.Releases, store.Releases.Items(snap))
 	add(store.Jobs, store.Jobs.Items(snap))
 	add(store.JobVerifications, store.JobVerifications.Items(snap))
+	add(store.VerificationMeasurements, store.VerificationMeasurements.Items(snap))
 	add(store.ReleaseTargets, store.ReleaseTargets.Items(snap))
 	add(store.TargetStates, store.TargetStates.Items(snap))
 	out := map[string][]byte{}

@@ -3,6 +3,7 @@ package engine
 import (
 	"encoding/json"
 	"strconv"
+	"time"
 
 	"github.com/gatehouse-dev/gatehouse/internal/engine/history"
 	"github.com/gatehouse-dev/gatehouse/internal/engine/policy"
@@ -132,7 +133,7 @@ var policyKind = entityKind[model.Policy]{
 			if r.CreatedAt.IsZero() {
 				r.CreatedAt = p.CreatedAt
 			}
-			if err := checkRuleSelectors(field, r); err != nil {
+			if err := checkRuleSelectors(field, r, u.tx.Now()); err != nil {
 				return err
 			}
 		}
@@ -144,7 +145,7 @@ var policyKind = entityKind[model.Policy]{
 	afterRemove: func(u *unit, _ *model.Policy) error { u.markAll(); return nil },
 }
 
-func checkRuleSelectors(field string, r *model.PolicyRule) error {
+func checkRuleSelectors(field string, r *model.PolicyRule, now time.Time) error {
 	switch {
 	case r.EnvironmentProgression != nil:
 		return checkSelector(field+".environmentProgression.dependsOnEnvironmentSelector",
@@ -154,9 +155,7 @@ func checkRuleSelectors(field string, r *model.PolicyRule) error {
 	case r.DeploymentDependency != nil:
 		return checkCEL(field+".deploymentDependency.dependsOn", r.DeploymentDependency.DependsOn, deploymentEnv)
 	case r.DeploymentWindow != nil:
-		if err := policy.ValidateWindow(r.DeploymentWindow); err != nil {
-			return model.Invalid(field+".deploymentWindow", "%v", err)
-		}
+		return policy.ValidateWindow(field+".deploymentWindow", r.DeploymentWindow, now)
 	case r.Verification != nil:
 		for i := range r.Verification.Metrics {
 			if err := verification.ValidateMetric(&r.Verification.Metrics[i], field+".verification.metrics["+strconv.Itoa(i)+"]"); err != nil {

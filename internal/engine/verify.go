@@ -101,7 +101,7 @@ func (e *Engine) verify(ws *Workspace, id string) {
 			if err != nil || v.Status != model.VerificationRunning {
 				return
 			}
-			i, wait := nextMeasurement(v, e.cfg.Clock())
+			i, wait := nextMeasurement(v, measurementsOf(ws.Store().Snapshot(), v), e.cfg.Clock())
 			if i < 0 {
 				return
 			}
@@ -128,26 +128,26 @@ func (e *Engine) verify(ws *Workspace, id string) {
 
 // nextMeasurement picks the unfinished metric with the fewest measurements
 // and how long to wait before measuring it (its interval after its last
-// measurement); -1 when every metric is finished.
-func nextMeasurement(v *model.JobVerification, now time.Time) (int, time.Duration) {
+// measurement); -1 when every metric is finished. ms holds each metric's
+// measurements, in order.
+func nextMeasurement(v *model.JobVerification, ms [][]model.VerificationMeasurement, now time.Time) (int, time.Duration) {
 	best := -1
 	for i := range v.Metrics {
-		m := &v.Metrics[i]
-		if done, _ := verification.Outcome(&m.VerificationMetric, statuses(m.Measurements)); done {
+		if done, _ := verification.Outcome(verification.Bounded(&v.Metrics[i].VerificationMetric), statuses(ms[i])); done {
 			continue
 		}
-		if best < 0 || len(m.Measurements) < len(v.Metrics[best].Measurements) {
+		if best < 0 || len(ms[i]) < len(ms[best]) {
 			best = i
 		}
 	}
 	if best < 0 {
 		return -1, 0
 	}
-	m := &v.Metrics[best]
-	if len(m.Measurements) == 0 {
+	if len(ms[best]) == 0 {
 		return best, 0
 	}
-	due := m.Measurements[len(m.Measurements)-1].MeasuredAt.Add(time.Duration(m.IntervalSeconds) * time.Second)
+	interval := verification.Bounded(&v.Metrics[best].VerificationMetric).IntervalSeconds
+	due := ms[best][len(ms[best])-1].MeasuredAt.Add(model.DurationOf(int64(interval), time.Second))
 	return best, max(due.Sub(now), 0)
 }
 
@@ -160,43 +160,53 @@ func statuses(ms []model.VerificationMeasurement) []string {
 }
 
 // measure takes one measurement of a metric; a provider that cannot be
-// built or fails to answer gives a failed measurement saying why.
+// built or fails to answer gives a failed measurement saying why. The
+// conditions judge the whole result; what is kept of it is bounded
+// (verification.Kept).
 func (e *Engine) measure(m *model.VerificationMetric) model.VerificationMeasurement {
 	out := model.VerificationMeasurement{MeasuredAt: e.cfg.Clock().UTC()}
-	p, err := verification.NewProvider(m.Provider, verification.Deps{Client: e.cfg.HTTPClient, Sleep: e.sleepCtx})
+	deps := verification.Deps{Client: e.cfg.HTTPClient, Sleep: e.sleepCtx, AllowPrivate: e.cfg.VerificationAllowPrivate}
+	p, err := verification.NewProvider(m.Provider, deps)
 	if err == nil {
 		var result map[string]any
 		if result, err = p.Measure(e.bg); err == nil {
 			out.Status, out.Message = verification.Judge(m, result)
-			out.Data = result
+			out.Message = verification.KeptMessage(out.Message)
+			out.Data = verification.Kept(result)
 			out.MeasuredAt = e.cfg.Clock().UTC()
 			return out
 		}
 	}
-	out.Status, out.Message = model.MeasurementFailed, err.Error()
+	out.Status, out.Message = model.MeasurementFailed, verification.KeptMessage(err.Error())
 	out.MeasuredAt = e.cfg.Clock().UTC()
 	return out
 }
 
-// recordMeasurement appends a measurement and, when that decides the
-// verification, finishes it: the target is re-evaluated (a passed
-// verification can make the job's release current) and a failed one can
-// roll back.
+// recordMeasurement stores a measurement as a row of its own and, when
+// that decides the verification, finishes it: the target is re-evaluated
+// (a passed verification can make the job's release current) and a failed
+// one can roll back. The verification's document is written only when its
+// status changes, so it does not grow with its measurements.
 func (u *unit) recordMeasurement(id string, metric int, m model.VerificationMeasurement) error {
 	cur, err := store.JobVerifications.Get(u.tx, id)
 	if err != nil || cur.Status != model.VerificationRunning || metric >= len(cur.Metrics) {
 		return nil
 	}
-	next := *cur
-	next.Metrics = slices.Clone(cur.Metrics)
-	ms := &next.Metrics[metric]
-	ms.Measurements = append(slices.Clone(ms.Measurements), m)
-	next.Status, next.Message = verdict(&next)
-	if err := store.JobVerifications.Upsert(u.tx, id, &next); err != nil {
+	ms := measurementsOf(u.tx, cur)
+	rec := &model.MeasurementRecord{VerificationID: id, MetricIndex: metric, Sequence: len(ms[metric]),
+		VerificationMeasurement: m}
+	if err := store.VerificationMeasurements.Upsert(u.tx, rec.Key(), rec); err != nil {
 		return err
 	}
-	if next.Status == model.VerificationRunning {
+	ms[metric] = append(ms[metric], m)
+	status, message := verdict(cur, ms)
+	if status == model.VerificationRunning {
 		return nil
+	}
+	next := *cur
+	next.Status, next.Message = status, message
+	if err := store.JobVerifications.Upsert(u.tx, id, &next); err != nil {
+		return err
 	}
 	j, err := store.Jobs.Get(u.tx, next.JobID)
 	if err != nil {
@@ -213,13 +223,14 @@ func (u *unit) recordMeasurement(id string, metric int, m model.VerificationMeas
 	return nil
 }
 
-// verdict is a verification's status from its metrics: failed as soon as one
-// metric failed, passed when all passed, running otherwise.
-func verdict(v *model.JobVerification) (string, string) {
+// verdict is a verification's status from its metrics' measurements:
+// failed as soon as one metric failed, passed when all passed, running
+// otherwise.
+func verdict(v *model.JobVerification, ms [][]model.VerificationMeasurement) (string, string) {
 	passed := 0
 	for i := range v.Metrics {
 		m := &v.Metrics[i]
-		done, ok := verification.Outcome(&m.VerificationMetric, statuses(m.Measurements))
+		done, ok := verification.Outcome(verification.Bounded(&m.VerificationMetric), statuses(ms[i]))
 		switch {
 		case done && !ok:
 			return model.VerificationFailed, fmt.Sprintf("metric %s failed", m.Name)

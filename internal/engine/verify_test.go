@@ -11,8 +11,6 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/internal/engine/history"
 	"github.com/gatehouse-dev/gatehouse/internal/model"
-	"github.com/gatehouse-dev/gatehouse/internal/store"
-	"github.com/gatehouse-dev/gatehouse/internal/store/sqlstore"
 	"github.com/gatehouse-dev/gatehouse/internal/store/sqlstore/sqltest"
 )
 
@@ -57,12 +55,23 @@ func until(t *testing.T, what string, cond func() bool) {
 	}
 }
 
+// verificationOf returns the job's one verification as readers see it,
+// measurements included.
 func (h *harness) verificationOf(jobID string) *model.JobVerification {
-	vs := store.VerificationsByJob.Get(h.snapshot(), jobID)
+	vs := JobVerifications(h.snapshot(), jobID)
 	if len(vs) != 1 {
 		return nil
 	}
 	return vs[0]
+}
+
+// newVerifyHarness is newScheduledHarness with verification targets on
+// loopback allowed, as the httptest servers are.
+func newVerifyHarness(t *testing.T) (*harness, *fakeClock, *fakeTimers) {
+	clock := &fakeClock{now: t0}
+	timers := &fakeTimers{clock: clock}
+	h := newHarnessWith(t, Config{Clock: clock.Now, AfterFunc: timers.AfterFunc, VerificationAllowPrivate: true})
+	return h, clock, timers
 }
 
 // hasStatus reports whether the job's verification has the status.
@@ -101,7 +110,7 @@ func TestEngine_Verification_PassMakesReleaseCurrent(t *testing.T) {
 	var code atomic.Int32
 	code.Store(200)
 	srv := healthServer(t, &code)
-	h, clock, timers := newScheduledHarness(t)
+	h, clock, timers := newVerifyHarness(t)
 	t.Cleanup(h.eng.Close)
 	world(h, "r1")
 	h.must("policy.created", verificationPolicy(srv.URL, 2, 0))
@@ -125,7 +134,7 @@ func TestEngine_Verification_FailureRollsBack(t *testing.T) {
 	var code atomic.Int32
 	code.Store(200)
 	srv := healthServer(t, &code)
-	h, clock, _ := newScheduledHarness(t)
+	h, clock, _ := newVerifyHarness(t)
 	t.Cleanup(h.eng.Close)
 	world(h, "r1")
 	h.must("policy.created", verificationPolicy(srv.URL, 1, 1))
@@ -155,36 +164,49 @@ func TestEngine_Verification_FailureRollsBack(t *testing.T) {
 	}
 }
 
+// TestEngine_Verification_ResumesAfterRestart: measurements are durable
+// rows; after a restart the verification resumes from them, on both
+// databases.
 func TestEngine_Verification_ResumesAfterRestart(t *testing.T) {
 	var code atomic.Int32
 	code.Store(200)
 	srv := healthServer(t, &code)
-	db := sqltest.Open(t, sqlstore.DialectSQLite)
-	clock := &fakeClock{now: t0}
-	quiet := slog.New(slog.DiscardHandler)
-	before := &fakeTimers{clock: clock}
-	h := newHarnessWith(t, Config{Persister: db, Loader: db, Clock: clock.Now, AfterFunc: before.AfterFunc, Logger: quiet})
-	world(h, "r1")
-	h.must("policy.created", verificationPolicy(srv.URL, 2, 0))
-	h.must("deployment-version.created", version("v1", t0, ""))
-	job := h.onlyJob(prodKey("r1"))
-	h.finish(job.ID, model.JobSuccessful)
-	until(t, "the first measurement", measured(h, job.ID, 1))
-	h.eng.Close()
+	for _, dialect := range sqltest.Dialects(t) {
+		t.Run(dialect, func(t *testing.T) {
+			db := sqltest.Open(t, dialect)
+			clock := &fakeClock{now: t0}
+			quiet := slog.New(slog.DiscardHandler)
+			before := &fakeTimers{clock: clock}
+			cfg := Config{Persister: db, Loader: db, Clock: clock.Now, Logger: quiet, VerificationAllowPrivate: true}
+			cfg.AfterFunc = before.AfterFunc
+			h := newHarnessWith(t, cfg)
+			world(h, "r1")
+			h.must("policy.created", verificationPolicy(srv.URL, 2, 0))
+			h.must("deployment-version.created", version("v1", t0, ""))
+			job := h.onlyJob(prodKey("r1"))
+			h.finish(job.ID, model.JobSuccessful)
+			until(t, "the first measurement", measured(h, job.ID, 1))
+			h.eng.Close()
 
-	after := &fakeTimers{clock: clock}
-	h.eng = New(Config{Persister: db, Loader: db, Clock: clock.Now, AfterFunc: after.AfterFunc, Logger: quiet})
-	t.Cleanup(h.eng.Close)
-	if err := h.eng.Restore(context.Background()); err != nil {
-		t.Fatal(err)
+			after := &fakeTimers{clock: clock}
+			cfg.AfterFunc = after.AfterFunc
+			h.eng = New(cfg)
+			t.Cleanup(h.eng.Close)
+			if err := h.eng.Restore(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			if v := h.verificationOf(job.ID); v == nil || v.Status != model.VerificationRunning || len(v.Metrics[0].Measurements) != 1 {
+				t.Fatalf("after restore the verification is %+v, want running with its one measurement", v)
+			}
+			// The second measurement is due a minute after the first, not a
+			// minute after the restart.
+			next := armedAfter(t, after, clock.Now())
+			wantDue(t, next, t0.Add(time.Minute))
+			next.fire()
+			until(t, "the verification to pass after the restart", hasStatus(h, job.ID, model.VerificationPassed))
+			if v := h.verificationOf(job.ID); len(v.Metrics[0].Measurements) != 2 {
+				t.Errorf("after passing: %d measurements, want 2", len(v.Metrics[0].Measurements))
+			}
+		})
 	}
-	if v := h.verificationOf(job.ID); v == nil || v.Status != model.VerificationRunning || len(v.Metrics[0].Measurements) != 1 {
-		t.Fatalf("after restore the verification is %+v, want running with its one measurement", v)
-	}
-	// The second measurement is due a minute after the first, not a minute
-	// after the restart.
-	next := armedAfter(t, after, clock.Now())
-	wantDue(t, next, t0.Add(time.Minute))
-	next.fire()
-	until(t, "the verification to pass after the restart", hasStatus(h, job.ID, model.VerificationPassed))
 }

@@ -15,7 +15,7 @@ type JobView struct {
 
 // ViewJob returns the view of a job, read from r.
 func ViewJob(r store.Reader, j *model.Job) JobView {
-	v := JobView{Job: j, Verifications: store.VerificationsByJob.Get(r, j.ID)}
+	v := JobView{Job: j, Verifications: JobVerifications(r, j.ID)}
 	if j.ReleaseID != "" {
 		if rel, err := store.Releases.Get(r, j.ReleaseID); err == nil {
 			v.Release = rel

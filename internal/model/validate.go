@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Validator is implemented by every entity that callers can write.
@@ -167,27 +168,24 @@ func (r *PolicyRule) validate(field string) error {
 		return Invalid(field, "must hold exactly one rule kind, has %d", kinds)
 	}
 	switch {
+	case r.AnyApproval != nil:
+		if r.AnyApproval.MinApprovals < 0 {
+			return Invalid(field+".anyApproval.minApprovals", "must not be negative")
+		}
 	case r.GradualRollout != nil:
 		if err := oneOf(field+".gradualRollout.rolloutType", r.GradualRollout.RolloutType, "linear", "linear-normalized"); err != nil {
 			return err
 		}
-		if r.GradualRollout.TimeScaleInterval < 0 {
-			return Invalid(field+".gradualRollout.timeScaleInterval", "must not be negative")
-		}
+		return CheckSpan(field+".gradualRollout.timeScaleInterval", r.GradualRollout.TimeScaleInterval, time.Second, 0)
 	case r.DeploymentWindow != nil:
 		if err := required(field+".deploymentWindow.rrule", r.DeploymentWindow.RRule); err != nil {
 			return err
 		}
-		if r.DeploymentWindow.DurationMinutes < 1 {
-			return Invalid(field+".deploymentWindow.durationMinutes", "must be at least 1")
-		}
+		return CheckSpan(field+".deploymentWindow.durationMinutes", r.DeploymentWindow.DurationMinutes, time.Minute, 1)
+	case r.VersionCooldown != nil:
+		return CheckSpan(field+".versionCooldown.intervalSeconds", r.VersionCooldown.IntervalSeconds, time.Second, 0)
 	case r.EnvironmentProgression != nil:
-		if r.EnvironmentProgression.DependsOnEnvironmentSelector == nil {
-			return Invalid(field+".environmentProgression.dependsOnEnvironmentSelector", "is required")
-		}
-		if p := r.EnvironmentProgression.MinimumSuccessPercentage; p < 0 || p > 100 {
-			return Invalid(field+".environmentProgression.minimumSuccessPercentage", "must be between 0 and 100")
-		}
+		return r.EnvironmentProgression.validate(field + ".environmentProgression")
 	case r.VersionSelector != nil:
 		if r.VersionSelector.Selector == nil {
 			return Invalid(field+".versionSelector.selector", "is required")
@@ -197,18 +195,42 @@ func (r *PolicyRule) validate(field string) error {
 			return err
 		}
 	case r.Retry != nil:
-		if r.Retry.MaxRetries < 0 {
-			return Invalid(field+".retry.maxRetries", "must not be negative")
-		}
-		if s := r.Retry.BackoffStrategy; s != "" {
-			if err := oneOf(field+".retry.backoffStrategy", s, "linear", "exponential"); err != nil {
-				return err
-			}
-		}
+		return r.Retry.validate(field + ".retry")
 	case r.Verification != nil:
 		if len(r.Verification.Metrics) == 0 {
 			return Invalid(field+".verification.metrics", "needs at least one metric")
 		}
+	}
+	return nil
+}
+
+func (p *EnvironmentProgressionRule) validate(field string) error {
+	if p.DependsOnEnvironmentSelector == nil {
+		return Invalid(field+".dependsOnEnvironmentSelector", "is required")
+	}
+	if pc := p.MinimumSuccessPercentage; pc < 0 || pc > 100 {
+		return Invalid(field+".minimumSuccessPercentage", "must be between 0 and 100")
+	}
+	return firstErr(CheckSpan(field+".minimumSockTimeMinutes", p.MinimumSoakTimeMinutes, time.Minute, 0),
+		CheckSpan(field+".maximumAgeHours", p.MaximumAgeHours, time.Hour, 0))
+}
+
+func (r *RetryRule) validate(field string) error {
+	if r.MaxRetries < 0 {
+		return Invalid(field+".maxRetries", "must not be negative")
+	}
+	if s := r.BackoffStrategy; s != "" {
+		if err := oneOf(field+".backoffStrategy", s, "linear", "exponential"); err != nil {
+			return err
+		}
+	}
+	if r.BackoffSeconds != nil {
+		if err := CheckSpan(field+".backoffSeconds", *r.BackoffSeconds, time.Second, 0); err != nil {
+			return err
+		}
+	}
+	if r.MaxBackoffSeconds != nil {
+		return CheckSpan(field+".maxBackoffSeconds", *r.MaxBackoffSeconds, time.Second, 0)
 	}
 	return nil
 }

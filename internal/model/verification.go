@@ -1,6 +1,9 @@
 package model
 
-import "time"
+import (
+	"strconv"
+	"time"
+)
 
 // Verification statuses.
 const (
@@ -43,4 +46,19 @@ type JobVerification struct {
 	Message   string                     `json:"message,omitempty"`
 	Metrics   []VerificationMetricStatus `json:"metrics"`
 	CreatedAt time.Time                  `json:"createdAt"`
+}
+
+// MeasurementRecord is one measurement of one metric of a verification,
+// stored as a row of its own so that a verification's document does not
+// grow with its measurements. Sequence counts from 0 within the metric.
+type MeasurementRecord struct {
+	VerificationID string `json:"verificationId"`
+	MetricIndex    int    `json:"metricIndex"`
+	Sequence       int    `json:"sequence"`
+	VerificationMeasurement
+}
+
+// Key returns the record's identity: "verificationId/metricIndex/sequence".
+func (m *MeasurementRecord) Key() string {
+	return m.VerificationID + "/" + strconv.Itoa(m.MetricIndex) + "/" + strconv.Itoa(m.Sequence)
 }

@@ -8,23 +8,24 @@ import (
 
 // Index names, shared by the table definitions and their lookups.
 const (
-	byDeployment  = "deployment"
-	byEnvironment = "environment"
-	byResource    = "resource"
-	bySystem      = "system"
-	byVersion     = "version"
-	byIdentifier  = "identifier"
-	byProvider    = "provider"
-	byVariable    = "variable"
-	byRelease     = "release"
-	byExternal    = "external"
-	byTarget      = "target"
-	byPair        = "pair"
-	byRun         = "run"
-	byApproval    = "approval"
-	byWaiting     = "waiting"
-	byJob         = "job"
-	byStatus      = "status"
+	byDeployment   = "deployment"
+	byEnvironment  = "environment"
+	byResource     = "resource"
+	bySystem       = "system"
+	byVersion      = "version"
+	byIdentifier   = "identifier"
+	byProvider     = "provider"
+	byVariable     = "variable"
+	byRelease      = "release"
+	byExternal     = "external"
+	byTarget       = "target"
+	byPair         = "pair"
+	byRun          = "run"
+	byApproval     = "approval"
+	byWaiting      = "waiting"
+	byJob          = "job"
+	byStatus       = "status"
+	byVerification = "verification"
 )
 
 func timeCol(t time.Time) any {
@@ -130,6 +131,16 @@ var (
 			{Name: "job_id", Value: func(v *model.JobVerification) any { return v.JobID }},
 			{Name: "status", Value: func(v *model.JobVerification) any { return v.Status }},
 		}}
+	VerificationMeasurements = &Table[model.MeasurementRecord]{Name: "verification_measurement", Kind: "VerificationMeasurement",
+		Key: (*model.MeasurementRecord).Key,
+		Indexes: []Index[model.MeasurementRecord]{
+			{Name: byVerification, Values: func(m *model.MeasurementRecord) []string { return one(m.VerificationID) }},
+		},
+		Columns: []Column[model.MeasurementRecord]{
+			{Name: "verification_id", Value: func(m *model.MeasurementRecord) any { return m.VerificationID }},
+			{Name: "metric_index", Value: func(m *model.MeasurementRecord) any { return m.MetricIndex }},
+			{Name: "sequence", Value: func(m *model.MeasurementRecord) any { return m.Sequence }},
+		}}
 	Policies = &Table[model.Policy]{Name: "policy", Kind: "Policy",
 		Key: func(p *model.Policy) string { return p.ID }}
 	PolicySkips = &Table[model.PolicySkip]{Name: "policy_skip", Kind: "PolicySkip",
@@ -227,6 +238,7 @@ var (
 	JobsByTarget                  = Jobs.Lookup(byTarget)
 	VerificationsByJob            = JobVerifications.Lookup(byJob)
 	VerificationsByStatus         = JobVerifications.Lookup(byStatus)
+	MeasurementsByVerification    = VerificationMeasurements.Lookup(byVerification)
 	SkipsByVersion                = PolicySkips.Lookup(byVersion)
 	ApprovalsByVersionEnvironment = UserApprovalRecords.Lookup(byApproval)
 	WorkflowJobsByRun             = WorkflowJobs.Lookup(byRun)
@@ -247,7 +259,7 @@ var Tables = []Schema{
 	Workspaces, ProcessedEvents, Systems, ResourceProviders, Resources, Environments, JobAgents, Deployments,
 	SystemDeployments, SystemEnvironments, DeploymentVersions, DeploymentVariables, DeploymentVariableValues,
 	ResourceVariables, Policies, PolicySkips, UserApprovalRecords, RelationshipRules, Workflows, WorkflowRuns,
-	WorkflowJobs, Releases, Jobs, JobVerifications, ReleaseTargets, TargetStates,
+	WorkflowJobs, Releases, Jobs, JobVerifications, VerificationMeasurements, ReleaseTargets, TargetStates,
 }
 
 var tableByName = func() map[string]Schema {

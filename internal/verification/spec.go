@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/gatehouse-dev/gatehouse/internal/model"
 )
 
 // specReader reads loosely typed provider maps (decoded JSON, so numbers
@@ -15,7 +17,7 @@ import (
 type specReader struct {
 	m      map[string]any
 	prefix string
-	errs   []error
+	errs   []*model.Error
 }
 
 func (r *specReader) path(key string) string {
@@ -26,7 +28,23 @@ func (r *specReader) path(key string) string {
 }
 
 func (r *specReader) fail(key, format string, args ...any) {
-	r.errs = append(r.errs, fmt.Errorf("%s: %s", r.path(key), fmt.Sprintf(format, args...)))
+	r.errs = append(r.errs, model.Invalid(r.path(key), format, args...))
+}
+
+// invalid returns the field errors as one EINVALID *model.Error listing
+// them all ("a: x; b: y"), or nil when there are none.
+func invalid(errs []*model.Error) error {
+	switch len(errs) {
+	case 0:
+		return nil
+	case 1:
+		return errs[0]
+	}
+	msgs := make([]string, len(errs))
+	for i, e := range errs {
+		msgs[i] = e.Message
+	}
+	return &model.Error{Code: model.EINVALID, Message: strings.Join(msgs, "; ")}
 }
 
 // sub returns a reader for a nested object, or nil when it is absent.
@@ -108,8 +126,13 @@ func (r *specReader) intIn(key string, def, lo, hi int, required bool) int {
 	return int(f)
 }
 
+// maxTimeout bounds a provider's timeout: one measurement waiting longer
+// only delays the verdict it is meant to give.
+const maxTimeout = time.Hour
+
 // timeout reads a timeout given as a duration string ("30s") or, as the
-// reference's Prometheus provider does, as whole seconds.
+// reference's Prometheus provider does, as whole seconds; it must be
+// positive and at most maxTimeout.
 func (r *specReader) timeout(key string, def time.Duration) time.Duration {
 	raw, ok := r.m[key]
 	if !ok || raw == nil {
@@ -117,26 +140,27 @@ func (r *specReader) timeout(key string, def time.Duration) time.Duration {
 	}
 	if s, isStr := raw.(string); isStr {
 		d, err := time.ParseDuration(s)
-		if err != nil || d <= 0 {
-			r.fail(key, "must be a positive duration such as \"30s\"")
+		if err != nil || d <= 0 || d > maxTimeout {
+			r.fail(key, "must be a positive duration of at most 1h, such as \"30s\"")
 			return def
 		}
 		return d
 	}
 	f, _ := r.num(key)
-	if f <= 0 {
-		r.fail(key, "must be positive")
+	if f <= 0 || f > maxTimeout.Seconds() {
+		r.fail(key, "must be more than 0 and at most %d seconds", int(maxTimeout.Seconds()))
 		return def
 	}
 	return time.Duration(f * float64(time.Second))
 }
 
 // promDuration parses a Prometheus duration ("5m", "1h30m", "1d", "500ms")
-// or a float number of seconds, as Prometheus itself accepts for step.
+// or a float number of seconds, as Prometheus itself accepts for step, of
+// at most model.MaxRuleSpan.
 func promDuration(s string) (time.Duration, error) {
 	if f, err := strconv.ParseFloat(s, 64); err == nil {
-		if f < 0 {
-			return 0, fmt.Errorf("negative duration %q", s)
+		if f < 0 || f > model.MaxRuleSpan.Seconds() {
+			return 0, fmt.Errorf("duration %q is negative or longer than ten years", s)
 		}
 		return time.Duration(f * float64(time.Second)), nil
 	}
@@ -159,12 +183,16 @@ func promDuration(s string) (time.Duration, error) {
 		if i == 0 {
 			return 0, fmt.Errorf("invalid duration %q", s)
 		}
-		n, _ := strconv.Atoi(rest[:i])
+		n, err := strconv.ParseInt(rest[:i], 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("invalid duration %q", s)
+		}
 		rest = rest[i:]
 		matched := false
 		for _, u := range units {
 			if strings.HasPrefix(rest, u.suffix) {
-				total += time.Duration(n) * u.d
+				// Each term is capped before adding, so the sum cannot wrap.
+				total = min(total+min(model.DurationOf(n, u.d), 2*model.MaxRuleSpan), 2*model.MaxRuleSpan)
 				rest = rest[len(u.suffix):]
 				matched = true
 				break
@@ -173,6 +201,9 @@ func promDuration(s string) (time.Duration, error) {
 		if !matched {
 			return 0, fmt.Errorf("invalid duration %q", s)
 		}
+	}
+	if total > model.MaxRuleSpan {
+		return 0, fmt.Errorf("duration %q is longer than ten years", s)
 	}
 	return total, nil
 }

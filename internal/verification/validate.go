@@ -1,19 +1,24 @@
 package verification
 
 import (
-	"errors"
-	"fmt"
 	"strings"
+	"time"
 
 	"github.com/gatehouse-dev/gatehouse/internal/model"
 )
 
+// MaxCount bounds a metric's count: every measurement is stored, so a
+// count of a billion would grow the database without end.
+const MaxCount = 1000
+
 // ValidateMetric checks a metric at write time so a bad metric is refused
 // when the policy is saved, not discovered after a deployment: name, count
-// ≥ 1, interval ≥ 0, thresholds in range, conditions compile, provider type
-// known with its required fields present and well-formed. Each error names
-// its field under the given prefix (e.g. "metrics[0].provider.url: is
-// required"); all problems are reported together.
+// between 1 and MaxCount, an interval between 0 and model.MaxRuleSpan (at
+// least 1 s when count > 1, so that measurements do not follow each other
+// without pause), thresholds in range, conditions compile, provider type
+// known with its required fields present and well-formed. It returns an
+// EINVALID *model.Error naming each offending field under the given prefix
+// (e.g. "metrics[0].provider.url: is required"), all problems together.
 func ValidateMetric(m *model.VerificationMetric, field string) error {
 	at := func(sub string) string {
 		if field == "" {
@@ -21,21 +26,21 @@ func ValidateMetric(m *model.VerificationMetric, field string) error {
 		}
 		return field + "." + sub
 	}
-	var errs []error
-	bad := func(sub, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("%s: %s", at(sub), fmt.Sprintf(format, args...)))
-	}
 	if m == nil {
-		return fmt.Errorf("%s: is required", field)
+		return model.Invalid(field, "is required")
 	}
+	var errs []*model.Error
+	bad := func(sub, format string, args ...any) { errs = append(errs, model.Invalid(at(sub), format, args...)) }
 	if strings.TrimSpace(m.Name) == "" {
 		bad("name", "is required")
 	}
-	if m.Count < 1 {
-		bad("count", "must be at least 1")
+	if m.Count < 1 || m.Count > MaxCount {
+		bad("count", "must be between 1 and %d", MaxCount)
 	}
-	if m.IntervalSeconds < 0 {
-		bad("intervalSeconds", "must not be negative")
+	if err := model.CheckSpan(at("intervalSeconds"), m.IntervalSeconds, time.Second, 0); err != nil {
+		errs = append(errs, err.(*model.Error))
+	} else if m.Count > 1 && m.IntervalSeconds < 1 {
+		bad("intervalSeconds", "must be at least 1 when count is more than 1")
 	}
 	if m.FailureThreshold < 0 {
 		bad("failureThreshold", "must not be negative")
@@ -55,6 +60,5 @@ func ValidateMetric(m *model.VerificationMetric, field string) error {
 	}
 	r := &specReader{m: m.Provider, prefix: at("provider")}
 	buildProvider(r, Deps{})
-	errs = append(errs, r.errs...)
-	return errors.Join(errs...)
+	return invalid(append(errs, r.errs...))
 }

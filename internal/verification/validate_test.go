@@ -31,8 +31,27 @@ func TestValidateMetric(t *testing.T) {
 		}, nil},
 		{"metric fields", func(m *model.VerificationMetric) {
 			m.Name, m.Count, m.IntervalSeconds, m.FailureThreshold = " ", 0, -1, -1
-		}, []string{"metrics[0].name: is required", "metrics[0].count: must be at least 1",
+		}, []string{"metrics[0].name: is required", "metrics[0].count: must be between 1 and 1000",
 			"metrics[0].intervalSeconds: must not be negative", "metrics[0].failureThreshold: must not be negative"}},
+		{"count without end", func(m *model.VerificationMetric) { m.Count, m.IntervalSeconds = 1_000_000_000, 0 },
+			[]string{"metrics[0].count: must be between 1 and 1000", "metrics[0].intervalSeconds: must be at least 1 when count"}},
+		{"measurements back to back", func(m *model.VerificationMetric) { m.IntervalSeconds = 0 },
+			[]string{"metrics[0].intervalSeconds: must be at least 1 when count is more than 1"}},
+		{"interval overflowing", func(m *model.VerificationMetric) { m.IntervalSeconds = 9_300_000_000 },
+			[]string{"metrics[0].intervalSeconds: must be at most 315360000"}},
+		{"one measurement needs no interval", func(m *model.VerificationMetric) { m.Count, m.IntervalSeconds = 1, 0 }, nil},
+		{"file URL", func(m *model.VerificationMetric) {
+			m.Provider = map[string]any{"type": "http", "url": "file:///etc/passwd"}
+		},
+			[]string{"metrics[0].provider.url: must be an absolute http(s) URL"}},
+		{"timeouts overflowing", func(m *model.VerificationMetric) {
+			m.Provider = map[string]any{"type": "prometheus", "address": "http://p", "query": "up", "timeout": 1e12,
+				"rangeQuery": map[string]any{"step": "99999999999999999999y", "start": "400y"}}
+		}, []string{"provider.timeout: must be more than 0 and at most 3600 seconds", "provider.rangeQuery.step: invalid duration",
+			"provider.rangeQuery.start: duration \"400y\" is longer than ten years"}},
+		{"timeout string over an hour", func(m *model.VerificationMetric) {
+			m.Provider = map[string]any{"type": "http", "url": "https://svc/health", "timeout": "2562047h"}
+		}, []string{"provider.timeout: must be a positive duration of at most 1h"}},
 		{"success threshold zero", func(m *model.VerificationMetric) { m.SuccessThreshold = &zero }, []string{"metrics[0].successThreshold:"}},
 		{"success threshold above count", func(m *model.VerificationMetric) { m.SuccessThreshold = &four }, []string{"metrics[0].successThreshold:"}},
 		{"conditions", func(m *model.VerificationMetric) { m.SuccessCondition, m.FailureCondition = "", "result.x >" },
@@ -80,6 +99,9 @@ func TestValidateMetric(t *testing.T) {
 			}
 			if err == nil {
 				t.Fatalf("no error, want %q", tc.want)
+			}
+			if code := model.ErrorCode(err); code != model.EINVALID {
+				t.Errorf("error %q has code %q, want %q", err, code, model.EINVALID)
 			}
 			for _, w := range tc.want {
 				if !strings.Contains(err.Error(), w) {

@@ -10,10 +10,10 @@ package verification
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"net/http"
 	"time"
+
+	"github.com/gatehouse-dev/gatehouse/internal/model"
 )
 
 // Measurement statuses, as returned by Judge and consumed by Outcome.
@@ -45,7 +45,14 @@ type Provider interface {
 type Deps struct {
 	// Client performs HTTP requests; nil means http.DefaultClient. Per-request
 	// timeouts come from each provider's timeout, not from the client.
+	// Unless AllowPrivate is set, requests go through a copy of it that
+	// refuses connections to non-public addresses (see ErrPrivateAddress).
 	Client *http.Client
+	// AllowPrivate lets providers connect to loopback, private, link-local
+	// and other non-public addresses. Off, a metric's URL cannot be used to
+	// reach the engine's own host or network (the metadata service, an
+	// admin port), whatever its name resolves to.
+	AllowPrivate bool
 	// Sleep waits d or until ctx ends; nil means a real timer.
 	Sleep func(ctx context.Context, d time.Duration) error
 	// Now is the clock for query windows; nil means time.Now.
@@ -53,10 +60,14 @@ type Deps struct {
 }
 
 func (d Deps) client() *http.Client {
-	if d.Client != nil {
-		return d.Client
+	c := d.Client
+	if c == nil {
+		c = http.DefaultClient
 	}
-	return http.DefaultClient
+	if d.AllowPrivate {
+		return c
+	}
+	return guarded(c)
 }
 
 func (d Deps) now() time.Time {
@@ -86,7 +97,7 @@ func (d Deps) sleep(ctx context.Context, dur time.Duration) error {
 func NewProvider(spec map[string]any, deps Deps) (Provider, error) {
 	r := &specReader{m: spec, prefix: "provider"}
 	p := buildProvider(r, deps)
-	if err := errors.Join(r.errs...); err != nil {
+	if err := invalid(r.errs); err != nil {
 		return nil, err
 	}
 	return p, nil
@@ -97,7 +108,7 @@ func NewProvider(spec map[string]any, deps Deps) (Provider, error) {
 // NewProvider and ValidateMetric keeps write-time and run-time checks equal.
 func buildProvider(r *specReader, deps Deps) Provider {
 	if r.m == nil {
-		r.errs = append(r.errs, fmt.Errorf("%s: is required", r.prefix))
+		r.errs = append(r.errs, model.Invalid(r.prefix, "is required"))
 		return nil
 	}
 	switch typ := r.str("type", true); typ {

@@ -21,7 +21,7 @@ const (
 // Before then it is denied with the instant the cooldown ends as its next
 // evaluation time, so the engine comes back by itself.
 func evalVersionCooldown(in *Input, rule *model.PolicyRule) Result {
-	interval := time.Duration(rule.VersionCooldown.IntervalSeconds) * time.Second
+	interval := model.DurationOf(int64(max(rule.VersionCooldown.IntervalSeconds, 0)), time.Second)
 	cand := in.Version
 	ref, source := cooldownReference(in.Reader, in.Target.Key())
 	if ref == nil {

@@ -155,7 +155,7 @@ func checkProgression(in *Input, p *model.EnvironmentProgressionRule, env *model
 	}
 	c.succeeded, c.latest = counts.succeeded, counts.latest
 	c.rateOK = rateMet(c.succeeded, c.total, p.MinimumSuccessPercentage)
-	soak := time.Duration(p.MinimumSoakTimeMinutes) * time.Minute
+	soak := model.DurationOf(int64(max(p.MinimumSoakTimeMinutes, 0)), time.Minute)
 	if !c.latest.IsZero() {
 		c.soakEnd = c.latest.Add(soak)
 		c.soakOK = !in.Now.Before(c.soakEnd)
@@ -214,7 +214,7 @@ func withinAge(p *model.EnvironmentProgressionRule, latest, t time.Time) bool {
 	if p.MaximumAgeHours <= 0 {
 		return true
 	}
-	return t.Sub(latest) <= time.Duration(p.MaximumAgeHours)*time.Hour
+	return t.Sub(latest) <= model.DurationOf(int64(p.MaximumAgeHours), time.Hour)
 }
 
 // releaseVersionLookup returns a memoised release id → version id lookup, so

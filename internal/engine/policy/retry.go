@@ -2,6 +2,7 @@ package policy
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"time"
 
@@ -143,19 +144,20 @@ func counts(counted []string, status string) bool {
 }
 
 // backoff is the wait after the given number of attempts: constant for
-// linear, doubling for exponential, capped by maxBackoffSeconds.
+// linear, doubling for exponential, capped by maxBackoffSeconds. It
+// saturates instead of overflowing, so no stored value shortens a wait.
 func backoff(r *model.RetryRule, attempts int) time.Duration {
 	if r == nil || r.BackoffSeconds == nil || *r.BackoffSeconds <= 0 || attempts < 1 {
 		return 0
 	}
-	secs := float64(*r.BackoffSeconds)
+	d := model.DurationOf(int64(*r.BackoffSeconds), time.Second)
 	if r.BackoffStrategy == "exponential" {
-		for i := 1; i < attempts && secs < 1e9; i++ {
-			secs *= 2
+		for i := 1; i < attempts && d < math.MaxInt64; i++ {
+			d = model.DurationOf(2, d)
 		}
 	}
-	if r.MaxBackoffSeconds != nil && *r.MaxBackoffSeconds > 0 && secs > float64(*r.MaxBackoffSeconds) {
-		secs = float64(*r.MaxBackoffSeconds)
+	if r.MaxBackoffSeconds != nil && *r.MaxBackoffSeconds > 0 {
+		d = min(d, model.DurationOf(int64(*r.MaxBackoffSeconds), time.Second))
 	}
-	return time.Duration(secs * float64(time.Second))
+	return d
 }

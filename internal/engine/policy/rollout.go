@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"hash/fnv"
+	"math"
 	"slices"
 	"time"
 
@@ -150,11 +151,15 @@ func rolloutHash(targetKey, versionID string) uint64 {
 // linear-normalized, so that a normalized rollout ends within one interval
 // however many targets there are. The normalized offset is computed in
 // floating point and truncated to whole seconds, keeping slot times on
-// second boundaries as in linear rollouts.
+// second boundaries as in linear rollouts. Both saturate rather than
+// overflow, so a huge interval stored before the write-time bounds holds
+// later targets back instead of letting them through at once.
 func rolloutOffset(g *model.GradualRolloutRule, pos, total int) time.Duration {
 	interval := int64(max(g.TimeScaleInterval, 0))
 	if g.RolloutType == rolloutLinearNormalized {
-		return time.Duration(float64(pos)/float64(total)*float64(interval)) * time.Second
+		// Clamped so that the float product always fits an int64.
+		interval = min(interval, int64(math.MaxInt64/time.Second))
+		return model.DurationOf(int64(float64(pos)/float64(total)*float64(interval)), time.Second)
 	}
-	return time.Duration(int64(pos)*interval) * time.Second
+	return model.DurationOf(int64(pos), model.DurationOf(interval, time.Second))
 }

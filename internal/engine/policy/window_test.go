@@ -102,6 +102,27 @@ func TestEvalDeploymentWindow(t *testing.T) {
 			want: progWant{state: "denied", msg: "invalid timezone"}},
 		{name: "zero duration", rule: window(daily9, 0, "", nil), now: "2026-03-10T12:00:00Z",
 			want: progWant{state: "denied", msg: "durationMinutes"}},
+
+		// Costly or impossible rules, as a database written before they were
+		// refused may hold: each answers at once.
+		{name: "secondly with a huge COUNT walks from 2000", rule: window("FREQ=SECONDLY;COUNT=2000000000", 60, "", nil),
+			now: "2026-03-10T12:00:00Z", want: progWant{state: "denied", msg: "too costly"}},
+		{name: "secondly from 1970", rule: window("DTSTART:19700101T000000Z\nRRULE:FREQ=SECONDLY", 1, "", nil),
+			now: "2026-03-10T12:00:00Z", want: progWant{state: "denied", msg: "too costly"}},
+		{name: "deny window too costly denies too", rule: window("FREQ=SECONDLY;COUNT=2000000000", 60, "", &no),
+			now: "2026-03-10T12:00:00Z", want: progWant{state: "denied", msg: "too costly"}},
+		{name: "a clock the interval never reaches", rule: window("FREQ=HOURLY;INTERVAL=2;BYHOUR=1", 60, "", nil),
+			now: "2026-03-10T12:00:00Z", want: progWant{state: "denied", msg: "never produces an occurrence"}},
+		{name: "a second the interval never reaches", rule: window("DTSTART:20260101T000001Z\nRRULE:FREQ=SECONDLY;INTERVAL=2;BYSECOND=0", 60, "", nil),
+			now: "2026-03-10T12:00:00Z", want: progWant{state: "denied", msg: "never produces an occurrence"}},
+		{name: "a day that never comes", rule: window("FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30", 60, "", nil),
+			now: "2026-03-10T12:00:00Z", want: progWant{state: "denied", msg: "never produces an occurrence"}},
+		{name: "hourly from 1970 is skipped ahead, not walked", rule: window("DTSTART:19700101T000000Z\nRRULE:FREQ=HOURLY;INTERVAL=5", 60, "", nil),
+			now:  "2026-03-10T13:30:00Z", // 12:00 is 492,540 h, a multiple of 5, after the start
+			want: progWant{state: "pending", next: progTime(t, "2026-03-10T17:00:00Z")}},
+		{name: "minutely from 1970 inside its window", rule: window("DTSTART:19700101T000000Z\nRRULE:FREQ=MINUTELY;INTERVAL=30", 10, "", nil),
+			now:  "2026-03-10T12:35:00Z",
+			want: progWant{state: "allowed", satisfiedAt: progTime(t, "2026-03-10T12:30:00Z")}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -123,10 +144,10 @@ func TestEvalDeploymentWindow(t *testing.T) {
 	}
 }
 
-// TestWindowRecurrence_SkipPeriods checks that moving a recurrence's anchor
-// forward by whole periods, which keeps evaluation cheap, never changes the
-// occurrences that matter (those from notBefore on).
-func TestWindowRecurrence_SkipPeriods(t *testing.T) {
+// TestWindowRule_From checks that moving a recurrence's anchor forward by
+// whole periods, which keeps evaluation cheap, never changes the occurrences
+// that matter (those from notBefore on), with or without DTSTART.
+func TestWindowRule_From(t *testing.T) {
 	rules := []string{
 		"FREQ=DAILY;BYHOUR=9;BYMINUTE=30",
 		"FREQ=DAILY;INTERVAL=3",
@@ -142,6 +163,15 @@ func TestWindowRecurrence_SkipPeriods(t *testing.T) {
 		"FREQ=HOURLY;INTERVAL=7;BYDAY=SA,SU",
 		"FREQ=MINUTELY;INTERVAL=7;BYDAY=MO;BYHOUR=9",
 		"FREQ=SECONDLY;INTERVAL=3600;BYDAY=SU;BYHOUR=8,20",
+		// With DTSTART: moved by whole periods too, keeping its time of day.
+		"DTSTART:19700101T000000Z\nRRULE:FREQ=HOURLY;INTERVAL=5",
+		"DTSTART:19700101T133000Z\nRRULE:FREQ=DAILY",
+		"DTSTART:19700101T000007Z\nRRULE:FREQ=SECONDLY;INTERVAL=3600;BYHOUR=8,20",
+		"DTSTART:20250131T090000Z\nRRULE:FREQ=MONTHLY",
+		"DTSTART:20240229T090000Z\nRRULE:FREQ=YEARLY;BYMONTH=3,4",
+		"DTSTART:19990315T021500\nRRULE:FREQ=WEEKLY;INTERVAL=3",
+		"DTSTART:20000101T000000\nRRULE:FREQ=MINUTELY;INTERVAL=90;BYDAY=SA",
+		"DTSTART;TZID=America/New_York:20010704T023000\nRRULE:FREQ=DAILY;INTERVAL=2",
 	}
 	// Lord Howe moves its clocks by 30 minutes; Santiago at midnight.
 	zones := []string{"UTC", "America/New_York", "Australia/Lord_Howe", "America/Santiago"}
@@ -157,14 +187,18 @@ func TestWindowRecurrence_SkipPeriods(t *testing.T) {
 		for _, text := range rules {
 			t.Run(zone+"/"+text, func(t *testing.T) {
 				t.Parallel()
-				// One walk from the fixed anchor, never moved, is the reference.
-				full, err := windowRecurrence(text, loc, windowAnchor(loc))
+				rule, err := parseWindowRule(text, loc)
+				if err != nil {
+					t.Fatal(err)
+				}
+				// One walk from the true start, never moved, is the reference.
+				full, err := rule.from(time.Time{})
 				if err != nil {
 					t.Fatal(err)
 				}
 				reference := full.Between(notBefores[0], notBefores[len(notBefores)-1].Add(span), true)
 				for _, nb := range notBefores {
-					fast, err := windowRecurrence(text, loc, nb)
+					fast, err := rule.from(nb)
 					if err != nil {
 						t.Fatal(err)
 					}
@@ -207,5 +241,57 @@ func TestSkipPeriods_SkippedMidnight(t *testing.T) {
 	if got, want := skipPeriods(rrule.DAILY, 1, anchor, time.Date(2026, 9, 8, 12, 0, 0, 0, loc)),
 		time.Date(2026, 9, 7, 0, 0, 0, 0, loc); !got.Equal(want) {
 		t.Errorf("skipPeriods = %v, want %v", got, want)
+	}
+}
+
+// TestOccursAtAll: the probe finds rare days that exist, however rare, and
+// reports the ones that never come.
+func TestOccursAtAll(t *testing.T) {
+	for text, want := range map[string]bool{
+		"FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=29;BYDAY=MO":          true, // a Monday the 29th of February
+		"FREQ=MONTHLY;BYMONTH=2;BYDAY=5FR":                      true, // five Fridays in February
+		"FREQ=YEARLY;BYWEEKNO=53;BYDAY=TH":                      true,
+		"FREQ=YEARLY;BYYEARDAY=366;BYDAY=SU":                    true,
+		"DTSTART:20240229T090000Z\nRRULE:FREQ=YEARLY":           true, // leap days only
+		"FREQ=MINUTELY;BYMONTH=2;BYMONTHDAY=29;BYHOUR=23":       true,
+		"FREQ=YEARLY;BYWEEKNO=53;BYMONTH=6":                     false,
+		"FREQ=MONTHLY;BYMONTH=4,6,9,11;BYMONTHDAY=31":           false,
+		"FREQ=YEARLY;BYYEARDAY=366;BYMONTH=1":                   false,
+		"FREQ=MONTHLY;BYDAY=6MO":                                false,
+		"FREQ=HOURLY;BYMONTH=2;BYMONTHDAY=30":                   false,
+		"DTSTART:20240131T090000Z\nRRULE:FREQ=YEARLY;BYMONTH=4": false, // the 31st, from DTSTART, of April
+	} {
+		rule, err := parseWindowRule(text, time.UTC)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := occursAtAll(rule) == nil; got != want {
+			t.Errorf("%q occurs: %v, want %v", text, got, want)
+		}
+	}
+}
+
+// TestReachableTimeOfDay: a sub-daily rule's clock, from its anchor's time
+// of day in steps of its interval, meets its BY parts or never does.
+func TestReachableTimeOfDay(t *testing.T) {
+	for text, want := range map[string]bool{
+		"FREQ=HOURLY;INTERVAL=5;BYHOUR=3":                                        true, // 5 and 24 are coprime
+		"FREQ=HOURLY;INTERVAL=2;BYHOUR=1":                                        false,
+		"FREQ=HOURLY;INTERVAL=24;BYHOUR=0":                                       true,
+		"FREQ=HOURLY;INTERVAL=48;BYHOUR=12":                                      false,
+		"FREQ=MINUTELY;INTERVAL=90;BYHOUR=1;BYMINUTE=30":                         true,
+		"FREQ=MINUTELY;INTERVAL=90;BYMINUTE=15":                                  false,
+		"DTSTART:20260101T001500Z\nRRULE:FREQ=MINUTELY;INTERVAL=90;BYMINUTE=15":  true,
+		"FREQ=SECONDLY;INTERVAL=7;BYSECOND=3;BYMINUTE=59;BYHOUR=23":              true,
+		"DTSTART:20260101T000001Z\nRRULE:FREQ=SECONDLY;INTERVAL=2;BYSECOND=0,30": false,
+		"FREQ=SECONDLY;INTERVAL=864000000000;BYSECOND=5":                         false, // ten million days: the clock stays put
+	} {
+		rule, err := parseWindowRule(text, time.UTC)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := reachableTimeOfDay(&rule.opt, rule.anchor) == nil; got != want {
+			t.Errorf("%q reachable: %v, want %v", text, got, want)
+		}
 	}
 }

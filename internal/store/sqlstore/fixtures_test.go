@@ -88,6 +88,7 @@ type fixture struct {
 	release     *model.Release
 	job         *model.Job
 	check       *model.JobVerification
+	measurement *model.MeasurementRecord
 }
 
 func newFixture(ws string) *fixture {
@@ -138,6 +139,9 @@ func newFixture(ws string) *fixture {
 				Count: 2, SuccessCondition: "result.ok"},
 			Measurements: []model.VerificationMeasurement{{Status: model.MeasurementPassed, MeasuredAt: f.job.CreatedAt}},
 		}}, CreatedAt: f.job.CreatedAt}
+	f.measurement = &model.MeasurementRecord{VerificationID: f.check.ID, MetricIndex: 0, Sequence: 1,
+		VerificationMeasurement: model.VerificationMeasurement{Status: model.MeasurementFailed, MeasuredAt: f.job.CreatedAt,
+			Message: "successCondition not met", Data: map[string]any{"ok": false}}}
 	return f
 }
 
@@ -169,6 +173,7 @@ func (f *fixture) upsert(t testing.TB, tx *store.Tx) {
 		store.Releases.Upsert(tx, f.release.ID, f.release),
 		store.Jobs.Upsert(tx, f.job.ID, f.job),
 		store.JobVerifications.Upsert(tx, f.check.ID, f.check),
+		store.VerificationMeasurements.Upsert(tx, f.measurement.Key(), f.measurement),
 	}
 	for _, err := range errs {
 		if err != nil {

@@ -96,6 +96,10 @@ func Fixtures() []Fixture {
 		fixture("job verification", store.JobVerifications, func() *model.JobVerification {
 			return &model.JobVerification{ID: ID(), JobID: ID(), Status: model.VerificationRunning, CreatedAt: now}
 		}),
+		fixture("verification measurement", store.VerificationMeasurements, func() *model.MeasurementRecord {
+			return &model.MeasurementRecord{VerificationID: ID(), MetricIndex: 1, Sequence: 2,
+				VerificationMeasurement: model.VerificationMeasurement{Status: model.MeasurementPassed, MeasuredAt: now}}
+		}),
 		fixture("policy", store.Policies, func() *model.Policy {
 			return &model.Policy{ID: ID(), Name: "p", Selector: "true", Enabled: true, CreatedAt: now}
 		}),
