@@ -15,6 +15,14 @@ func newRootCommand() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.AddCommand(newServeCommand(), newMigrateCommand())
+	root.AddCommand(newApplyCommand())
+	root.AddCommand(newDeleteCommand())
+	root.AddCommand(newGetCommand())
+	root.AddCommand(newApproveCommand())
+	root.AddCommand(newRedeployCommand())
+	root.AddCommand(newExplainCommand())
+	root.AddCommand(newVersionCommand())
+	root.AddCommand(newConfigCommand())
 	return root
 }
 

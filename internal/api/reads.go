@@ -4,7 +4,6 @@ import (
 	"net/http"
 	"strconv"
 
-	"github.com/gatehouse-dev/gatehouse/internal/engine"
 	"github.com/gatehouse-dev/gatehouse/internal/model"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
 )
@@ -102,14 +101,17 @@ func intParam(r *http.Request, name string, def int) (int, error) {
 }
 
 // snapshot returns a read view of the workspace in the path, or an error
-// when it does not exist.
-func (s *Server) snapshot(r *http.Request) (*engine.Workspace, store.Snapshot, error) {
+// when it does not exist. Every read of one request goes through one view,
+// so that a request never sees part of a commit (a target without the
+// release its job names); done ends it and must be called.
+func (s *Server) snapshot(r *http.Request) (snap store.Snapshot, done func(), err error) {
 	id := r.PathValue("ws")
 	ws, ok := s.engine.Workspace(id)
 	if !ok {
-		return nil, store.Snapshot{}, model.Errorf(model.ENOTFOUND, "workspace %q not found", id)
+		return store.Snapshot{}, func() {}, model.Errorf(model.ENOTFOUND, "workspace %q not found", id)
 	}
-	return ws, ws.Store.Snapshot(), nil
+	snap, done = ws.Store().Read()
+	return snap, done, nil
 }
 
 func (s *Server) writePage(w http.ResponseWriter, r *http.Request, items []any) {
@@ -123,18 +125,22 @@ func (s *Server) writePage(w http.ResponseWriter, r *http.Request, items []any) 
 
 func (s *Server) listCollection(c collection) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, snap, err := s.snapshot(r)
+		snap, done, err := s.snapshot(r)
+		defer done()
 		if err != nil {
 			s.writeError(w, r, err)
 			return
 		}
-		s.writePage(w, r, c.items(snap))
+		items := c.items(snap)
+		done() // the views are built; writing them needs no lock
+		s.writePage(w, r, items)
 	})
 }
 
 func (s *Server) getFromCollection(c collection) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, snap, err := s.snapshot(r)
+		snap, done, err := s.snapshot(r)
+		defer done()
 		if err != nil {
 			s.writeError(w, r, err)
 			return
@@ -144,6 +150,7 @@ func (s *Server) getFromCollection(c collection) http.Handler {
 			s.writeError(w, r, err)
 			return
 		}
+		done()
 		writeJSON(w, http.StatusOK, v)
 	})
 }
@@ -152,7 +159,7 @@ func (s *Server) listWorkspaces(w http.ResponseWriter, r *http.Request) {
 	var items []any
 	for _, id := range s.engine.Workspaces() {
 		if ws, ok := s.engine.Workspace(id); ok {
-			if v, err := store.Workspaces.Get(ws.Store.Snapshot(), id); err == nil {
+			if v, err := store.Workspaces.Get(ws.Store().Snapshot(), id); err == nil {
 				items = append(items, v)
 			}
 		}

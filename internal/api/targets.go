@@ -52,7 +52,8 @@ func viewTarget(r store.Reader, t *model.ReleaseTarget) releaseTargetView {
 }
 
 func (s *Server) listReleaseTargets(w http.ResponseWriter, r *http.Request) {
-	_, snap, err := s.snapshot(r)
+	snap, done, err := s.snapshot(r)
+	defer done()
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -64,6 +65,7 @@ func (s *Server) listReleaseTargets(w http.ResponseWriter, r *http.Request) {
 			items = append(items, viewTarget(snap, t))
 		}
 	}
+	done()
 	s.writePage(w, r, items)
 }
 
@@ -85,7 +87,8 @@ func viewJob(r store.Reader, j *model.Job) jobView {
 }
 
 func (s *Server) listJobs(w http.ResponseWriter, r *http.Request) {
-	_, snap, err := s.snapshot(r)
+	snap, done, err := s.snapshot(r)
+	defer done()
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -104,11 +107,13 @@ func (s *Server) listJobs(w http.ResponseWriter, r *http.Request) {
 		}
 		items = append(items, v)
 	}
+	done()
 	s.writePage(w, r, items)
 }
 
 func (s *Server) getJob(w http.ResponseWriter, r *http.Request) {
-	_, snap, err := s.snapshot(r)
+	snap, done, err := s.snapshot(r)
+	defer done()
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -118,11 +123,14 @@ func (s *Server) getJob(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, viewJob(snap, j))
+	v := viewJob(snap, j)
+	done()
+	writeJSON(w, http.StatusOK, v)
 }
 
 func (s *Server) getReleaseTarget(w http.ResponseWriter, r *http.Request) {
-	_, snap, err := s.snapshot(r)
+	snap, done, err := s.snapshot(r)
+	defer done()
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -132,20 +140,24 @@ func (s *Server) getReleaseTarget(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, viewTarget(snap, t))
+	v := viewTarget(snap, t)
+	done()
+	writeJSON(w, http.StatusOK, v)
 }
 
 func (s *Server) evaluateReleaseTarget(w http.ResponseWriter, r *http.Request) {
-	ws, _, err := s.snapshot(r)
+	snap, done, err := s.snapshot(r)
+	defer done()
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	ev, err := s.engine.Evaluate(ws, r.PathValue("key"), r.URL.Query().Get("versionId"))
+	ev, err := s.engine.Evaluate(snap, r.PathValue("key"), r.URL.Query().Get("versionId"))
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
+	done()
 	writeJSON(w, http.StatusOK, ev)
 }
 
@@ -159,12 +171,13 @@ type relationView struct {
 }
 
 func (s *Server) resourceRelations(w http.ResponseWriter, r *http.Request) {
-	ws, _, err := s.snapshot(r)
+	snap, done, err := s.snapshot(r)
+	defer done()
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	rels, err := s.engine.Relations(ws, model.EntityResource, r.PathValue("id"))
+	rels, err := s.engine.Relations(snap, model.EntityResource, r.PathValue("id"))
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -174,5 +187,6 @@ func (s *Server) resourceRelations(w http.ResponseWriter, r *http.Request) {
 		items = append(items, relationView{Rule: rel.Rule.Model(), Direction: rel.Direction, EntityType: rel.EntityType,
 			EntityID: rel.EntityID, Entity: rel.Entity})
 	}
+	done()
 	s.writePage(w, r, items)
 }

@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"sort"
 	"sync"
 	"time"
 
@@ -62,7 +61,23 @@ type Config struct {
 	// HTTPClient is used by verification metric providers that speak HTTP;
 	// http.DefaultClient when nil.
 	HTTPClient *http.Client
+	// OutcomeUnknown reports whether a failed commit may nonetheless have
+	// been applied by the database (the connection dropped after COMMIT
+	// was sent, a timeout mid-commit, an fsync error after the write).
+	// After such a failure the workspace is loaded again from the database
+	// before it takes another event, so that memory always equals the
+	// database. Nil treats every failure except a refused write (a
+	// constraint violation) as unknown.
+	OutcomeUnknown func(error) bool
+	// EventIDRetention is how long processed event ids are remembered for
+	// idempotency; DefaultEventIDRetention when zero.
+	EventIDRetention time.Duration
 }
+
+// DefaultEventIDRetention is how long an event id is remembered unless
+// Config.EventIDRetention says otherwise: a redelivery later than that is
+// applied again.
+const DefaultEventIDRetention = 7 * 24 * time.Hour
 
 // Sealer encrypts a clear sensitive value into its stored form.
 type Sealer interface {
@@ -84,23 +99,6 @@ type Engine struct {
 	loops  sync.WaitGroup
 }
 
-// Workspace is one workspace's in-memory state.
-type Workspace struct {
-	// ID is the workspace id.
-	ID string
-	// Store holds the workspace's entities; readers use Store.Snapshot.
-	Store  *store.Store
-	wakeup wakeup
-	// lastSets remembers each resource provider's last set (see
-	// setProviderResources); only units of work, under the store's writer
-	// lock, touch it.
-	lastSets map[string]map[string]*model.Resource
-}
-
-func newWorkspace(id string, st *store.Store) *Workspace {
-	return &Workspace{ID: id, Store: st, lastSets: map[string]map[string]*model.Resource{}}
-}
-
 // New returns an engine with no workspaces loaded.
 func New(cfg Config) *Engine {
 	if cfg.Clock == nil {
@@ -115,113 +113,14 @@ func New(cfg Config) *Engine {
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = http.DefaultClient
 	}
+	if cfg.OutcomeUnknown == nil {
+		cfg.OutcomeUnknown = func(err error) bool { return model.ErrorCode(err) != model.ECONFLICT }
+	}
+	if cfg.EventIDRetention <= 0 {
+		cfg.EventIDRetention = DefaultEventIDRetention
+	}
 	bg, cancel := context.WithCancel(context.Background())
 	return &Engine{cfg: cfg, workspaces: map[string]*Workspace{}, bg: bg, cancel: cancel}
-}
-
-// Workspace returns a workspace that exists (has applied at least one event).
-func (e *Engine) Workspace(id string) (*Workspace, bool) {
-	e.mu.RLock()
-	ws, ok := e.workspaces[id]
-	e.mu.RUnlock()
-	if !ok || !store.Workspaces.Has(ws.Store.Snapshot(), id) {
-		return nil, false
-	}
-	return ws, true
-}
-
-// Workspaces returns the ids of every existing workspace, sorted.
-func (e *Engine) Workspaces() []string {
-	e.mu.RLock()
-	defer e.mu.RUnlock()
-	ids := make([]string, 0, len(e.workspaces))
-	for id, ws := range e.workspaces {
-		if store.Workspaces.Has(ws.Store.Snapshot(), id) {
-			ids = append(ids, id)
-		}
-	}
-	sort.Strings(ids)
-	return ids
-}
-
-func (e *Engine) newStore(id string) (*store.Store, error) {
-	opts := []store.Option{store.WithClock(e.cfg.Clock)}
-	if e.cfg.Persister != nil {
-		opts = append(opts, store.WithPersister(e.cfg.Persister))
-	}
-	return store.New(id, opts...)
-}
-
-// workspaceFor returns the workspace, creating an empty one in memory; it
-// only becomes visible once an event commits in it.
-func (e *Engine) workspaceFor(id string) (*Workspace, error) {
-	e.mu.RLock()
-	ws, ok := e.workspaces[id]
-	e.mu.RUnlock()
-	if ok {
-		return ws, nil
-	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if ws, ok := e.workspaces[id]; ok {
-		return ws, nil
-	}
-	st, err := e.newStore(id)
-	if err != nil {
-		return nil, err
-	}
-	ws = newWorkspace(id, st)
-	e.workspaces[id] = ws
-	return ws, nil
-}
-
-// Restore loads every stored workspace, rebuilding derived state (release
-// targets) from the stored entities. It logs one line per workspace.
-func (e *Engine) Restore(ctx context.Context) error {
-	if e.cfg.Loader == nil {
-		return nil
-	}
-	ids, err := e.cfg.Loader.Workspaces(ctx)
-	if err != nil {
-		return fmt.Errorf("restore: %w", err)
-	}
-	for _, id := range ids {
-		start := time.Now()
-		st, err := e.newStore(id)
-		if err != nil {
-			return err
-		}
-		counts, err := e.cfg.Loader.LoadWorkspace(ctx, id, st)
-		if err != nil {
-			return fmt.Errorf("restore workspace %s: %w", id, err)
-		}
-		ws := newWorkspace(id, st)
-		// Derived state is rebuilt and every target evaluated once, so that
-		// time-based decisions due while the process was down are taken now.
-		err = e.work(ctx, ws, Event{Type: "restore"}, func(u *unit) error {
-			if err := u.rebuildDerived(); err != nil {
-				return err
-			}
-			u.markAll()
-			return nil
-		})
-		if err != nil {
-			return fmt.Errorf("restore workspace %s: %w", id, err)
-		}
-		targets := store.ReleaseTargets.Count(st.Snapshot())
-		e.mu.Lock()
-		e.workspaces[id] = ws
-		e.mu.Unlock()
-		e.resumeVerifications(ws)
-		attrs := []any{"workspace", id, "releaseTargets", targets, "duration", time.Since(start).Round(time.Millisecond)}
-		for _, t := range store.Tables {
-			if n := counts[t.TableName()]; n > 0 {
-				attrs = append(attrs, t.TableName(), n)
-			}
-		}
-		e.cfg.Logger.Info("workspace restored", attrs...)
-	}
-	return nil
 }
 
 // Apply applies events to workspace wsID in order, each as its own unit of
@@ -250,16 +149,18 @@ func (e *Engine) ApplyBatch(ctx context.Context, wsID string, events []Event) (O
 	if wsID == "" {
 		return Outcome{}, model.Invalid("workspaceId", "is required")
 	}
-	ws, err := e.workspaceFor(wsID)
-	if err != nil {
+	ws := e.acquire(wsID)
+	defer e.release(ws)
+	ws.mu.Lock()
+	defer ws.mu.Unlock()
+	if err := e.freshen(ctx, ws); err != nil {
 		return Outcome{}, err
 	}
-	tx := ws.Store.Begin(ctx)
+	tx := ws.Store().Begin(ctx)
 	defer tx.Abort()
 	var failed error
 	var after effects
 	var out Outcome
-	applied := 0
 	for i, ev := range events {
 		h, ok := handlers[ev.Type]
 		if !ok {
@@ -278,18 +179,20 @@ func (e *Engine) ApplyBatch(ctx context.Context, wsID string, events []Event) (O
 			out.Skipped = append(out.Skipped, s)
 		}
 		after.merge(eff)
-		applied++
+		out.Applied++
 	}
-	if applied > 0 {
-		if err := commit(tx); err != nil {
-			if applied > 1 || failed != nil {
-				err = fmt.Errorf("none of the %d events was applied: %w", applied, err)
+	if out.Applied > 0 {
+		if err := e.pruneEventIDs(tx, ws); err != nil {
+			return Outcome{}, err
+		}
+		if err := e.commit(ws, tx); err != nil {
+			if out.Applied > 1 || failed != nil {
+				err = fmt.Errorf("none of the %d events was applied: %w", out.Applied, err)
 			}
 			return Outcome{}, err
 		}
 		e.afterCommit(ws, after)
 	}
-	out.Applied = applied
 	return out, failed
 }
 
@@ -301,15 +204,20 @@ func eventError(i, n int, ev Event, err error) error {
 }
 
 // work runs fn as one unit of work in its own transaction, for the engine's
-// internal events (scheduled ticks, restores).
+// internal events (scheduled ticks, measurements, agent results).
 func (e *Engine) work(ctx context.Context, ws *Workspace, ev Event, fn func(u *unit) error) error {
-	tx := ws.Store.Begin(ctx)
+	ws.mu.Lock()
+	defer ws.mu.Unlock()
+	if err := e.freshen(ctx, ws); err != nil {
+		return err
+	}
+	tx := ws.Store().Begin(ctx)
 	defer tx.Abort()
 	eff, err := e.applyIn(tx, ws, ev, fn)
 	if err != nil {
 		return err
 	}
-	if err := commit(tx); err != nil {
+	if err := e.commit(ws, tx); err != nil {
 		return err
 	}
 	e.afterCommit(ws, eff)
@@ -344,8 +252,8 @@ func (e *Engine) afterCommit(ws *Workspace, eff effects) {
 // triggers and its id. It returns when the event's decisions want to be
 // looked at again.
 func (e *Engine) applyIn(tx *store.Tx, ws *Workspace, ev Event, fn func(u *unit) error) (effects, error) {
-	if ev.ID != "" && store.ProcessedEvents.Has(tx, ev.ID) {
-		return effects{}, nil
+	if done, err := alreadyApplied(tx, ev); done || err != nil {
+		return effects{}, err
 	}
 	if !store.Workspaces.Has(tx, ws.ID) {
 		if err := store.Workspaces.Upsert(tx, ws.ID, &model.Workspace{ID: ws.ID, CreatedAt: tx.Now()}); err != nil {
@@ -359,20 +267,28 @@ func (e *Engine) applyIn(tx *store.Tx, ws *Workspace, ev Event, fn func(u *unit)
 	if err := u.reconcile(); err != nil {
 		return effects{}, err
 	}
-	if ev.ID != "" {
-		rec := &model.ProcessedEvent{ID: ev.ID, EventType: ev.Type, ProcessedAt: tx.Now()}
-		if err := store.ProcessedEvents.Upsert(tx, ev.ID, rec); err != nil {
-			return effects{}, err
-		}
+	if err := recordApplied(tx, ev); err != nil {
+		return effects{}, err
 	}
 	return effects{wakeAt: u.wakeAt, verifications: u.verifications, skipped: u.skipped}, nil
 }
 
 // commit makes tx durable and visible. A database failure is reported as
-// unavailable: the events were not applied and may be sent again.
-func commit(tx *store.Tx) error {
+// unavailable. When the database may have applied the write all the same,
+// the workspace is marked stale: it is loaded again before its next event,
+// so that memory never drifts from the database (SPEC's promise that
+// nothing is applied twice rests on the event ids the reload brings back).
+func (e *Engine) commit(ws *Workspace, tx *store.Tx) error {
 	err := tx.Commit()
-	if err != nil && model.ErrorCode(err) == model.EINTERNAL {
+	if err == nil {
+		return nil
+	}
+	if e.cfg.OutcomeUnknown(err) {
+		ws.stale.Store(true)
+		e.cfg.Logger.Error("commit failed and may have been applied: the workspace is reloaded before its next event",
+			"workspace", ws.ID, "err", err)
+	}
+	if model.ErrorCode(err) == model.EINTERNAL {
 		return &model.Error{Code: model.EUNAVAILABLE, Message: err.Error()}
 	}
 	return err

@@ -412,7 +412,7 @@ func TestEngine_Evaluate(t *testing.T) {
 	h.must("deployment-version.created", versionOf("w1", "web", time.Now()))
 	ws, _ := h.eng.Workspace(h.ws)
 
-	ev, err := h.eng.Evaluate(ws, p1Prod, "")
+	ev, err := h.eng.Evaluate(ws.Store().Snapshot(), p1Prod, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -442,12 +442,12 @@ func TestEngine_Evaluate(t *testing.T) {
 	}
 
 	// A staging target: the policy does not match it.
-	if ev, err := h.eng.Evaluate(ws, s1Staging, "v1"); err != nil || !ev.Allowed || len(ev.Policies) != 0 {
+	if ev, err := h.eng.Evaluate(ws.Store().Snapshot(), s1Staging, "v1"); err != nil || !ev.Allowed || len(ev.Policies) != 0 {
 		t.Errorf("staging evaluation: %+v, %v", ev, err)
 	}
 	// A skipped rule is listed as skipped, with no result.
 	h.must("policy-skip.created", map[string]any{"id": "sk", "versionId": "v1", "ruleId": "approve", "environmentId": "prod"})
-	ev, err = h.eng.Evaluate(ws, p1Prod, "v1")
+	ev, err = h.eng.Evaluate(ws.Store().Snapshot(), p1Prod, "v1")
 	if err != nil || len(ev.Policies) != 1 || !slices.Equal(ev.Policies[0].Skipped, []string{"approve"}) ||
 		len(ev.Policies[0].Results) != 1 || ev.Policies[0].Results[0].RuleID != "progress" {
 		t.Errorf("with a skip: %+v, %v", ev, err)
@@ -463,7 +463,7 @@ func TestEngine_Evaluate(t *testing.T) {
 		{p1Prod, "nope", model.ENOTFOUND},
 		{p1Prod, "w1", model.EINVALID},
 	} {
-		if _, err := h.eng.Evaluate(ws, tc.target, tc.version); model.ErrorCode(err) != tc.code {
+		if _, err := h.eng.Evaluate(ws.Store().Snapshot(), tc.target, tc.version); model.ErrorCode(err) != tc.code {
 			t.Errorf("Evaluate(%s, %q): want %s, got %v", tc.target, tc.version, tc.code, err)
 		}
 	}
