@@ -14,13 +14,13 @@ import (
 // releaseTargetView is a release target as the API shows it, with what
 // the engine decided for it.
 type releaseTargetView struct {
-	Key            string         `json:"key"`
-	ResourceID     string         `json:"resourceId"`
-	EnvironmentID  string         `json:"environmentId"`
-	DeploymentID   string         `json:"deploymentId"`
-	DesiredRelease *model.Release `json:"desiredRelease,omitempty"`
-	CurrentRelease *model.Release `json:"currentRelease,omitempty"`
-	LatestJob      *jobView       `json:"latestJob,omitempty"`
+	Key            string          `json:"key"`
+	ResourceID     string          `json:"resourceId"`
+	EnvironmentID  string          `json:"environmentId"`
+	DeploymentID   string          `json:"deploymentId"`
+	DesiredRelease *model.Release  `json:"desiredRelease,omitempty"`
+	CurrentRelease *model.Release  `json:"currentRelease,omitempty"`
+	LatestJob      *engine.JobView `json:"latestJob,omitempty"`
 	// Reason says why the target has no new job, when the engine decided so.
 	Reason             string     `json:"reason,omitempty"`
 	NextEvaluationTime *time.Time `json:"nextEvaluationTime,omitempty"`
@@ -30,7 +30,7 @@ func viewTarget(r store.Reader, t *model.ReleaseTarget) releaseTargetView {
 	v := releaseTargetView{Key: t.WireKey(), ResourceID: t.ResourceID, EnvironmentID: t.EnvironmentID, DeploymentID: t.DeploymentID,
 		CurrentRelease: history.CurrentRelease(r, t.Key())}
 	if j := history.LatestJob(r, t.Key()); j != nil {
-		jv := viewJob(r, j)
+		jv := engine.ViewJob(r, j)
 		v.LatestJob = &jv
 	}
 	st, err := store.TargetStates.Get(r, t.Key())
@@ -69,23 +69,6 @@ func (s *Server) listReleaseTargets(w http.ResponseWriter, r *http.Request) {
 	s.writePage(w, r, items)
 }
 
-// jobView is a job with its release, as the API shows it.
-type jobView struct {
-	*model.Job
-	Release       *model.Release           `json:"release,omitempty"`
-	Verifications []*model.JobVerification `json:"verifications,omitempty"`
-}
-
-func viewJob(r store.Reader, j *model.Job) jobView {
-	v := jobView{Job: j, Verifications: store.VerificationsByJob.Get(r, j.ID)}
-	if j.ReleaseID != "" {
-		if rel, err := store.Releases.Get(r, j.ReleaseID); err == nil {
-			v.Release = rel
-		}
-	}
-	return v
-}
-
 func (s *Server) listJobs(w http.ResponseWriter, r *http.Request) {
 	snap, done, err := s.snapshot(r)
 	defer done()
@@ -101,7 +84,7 @@ func (s *Server) listJobs(w http.ResponseWriter, r *http.Request) {
 		if (status != "" && j.Status != status) || (agent != "" && j.JobAgentID != agent) {
 			continue
 		}
-		v := viewJob(snap, j)
+		v := engine.ViewJob(snap, j)
 		if f != (targetFilter{}) && (v.Release == nil || !f.match(&v.Release.ReleaseTarget)) {
 			continue
 		}
@@ -123,7 +106,7 @@ func (s *Server) getJob(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	v := viewJob(snap, j)
+	v := engine.ViewJob(snap, j)
 	done()
 	writeJSON(w, http.StatusOK, v)
 }

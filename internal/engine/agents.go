@@ -22,7 +22,7 @@ var jobAgentKind = entityKind[model.JobAgent]{
 		if a.Config == nil {
 			a.Config = map[string]any{}
 		}
-		return nil
+		return u.checkJobAgent(a)
 	},
 	// What an agent is (its type and config) is part of every job made for
 	// it, so a change re-evaluates the deployments that use it.

@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gatehouse-dev/gatehouse/internal/agents"
 	"github.com/gatehouse-dev/gatehouse/internal/model"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
 )
@@ -72,6 +73,13 @@ type Config struct {
 	// EventIDRetention is how long processed event ids are remembered for
 	// idempotency; DefaultEventIDRetention when zero.
 	EventIDRetention time.Duration
+	// Agents are the job agent types: a job agent's type must be one of
+	// them and its config must validate. Nil accepts any type unchecked
+	// (tests of decisions alone).
+	Agents agents.Registry
+	// OnJobs, when set, is told after every commit which jobs it created
+	// or changed, as stored: the dispatcher's feed. It must not block.
+	OnJobs func(workspaceID string, jobs []*model.Job)
 }
 
 // DefaultEventIDRetention is how long an event id is remembered unless
@@ -281,6 +289,7 @@ func (e *Engine) applyIn(tx *store.Tx, ws *Workspace, ev Event, fn func(u *unit)
 func (e *Engine) commit(ws *Workspace, tx *store.Tx) error {
 	err := tx.Commit()
 	if err == nil {
+		e.jobsCommitted(ws, tx.Committed())
 		return nil
 	}
 	if e.cfg.OutcomeUnknown(err) {
@@ -292,6 +301,22 @@ func (e *Engine) commit(ws *Workspace, tx *store.Tx) error {
 		return &model.Error{Code: model.EUNAVAILABLE, Message: err.Error()}
 	}
 	return err
+}
+
+// jobsCommitted tells OnJobs about the jobs a commit wrote.
+func (e *Engine) jobsCommitted(ws *Workspace, changes []store.Change) {
+	if e.cfg.OnJobs == nil {
+		return
+	}
+	var jobs []*model.Job
+	for _, c := range changes {
+		if c.Table == store.Schema(store.Jobs) && c.After != nil {
+			jobs = append(jobs, c.After.(*model.Job))
+		}
+	}
+	if len(jobs) > 0 {
+		e.cfg.OnJobs(ws.ID, jobs)
+	}
 }
 
 func earlier(a, b time.Time) time.Time {

@@ -25,6 +25,12 @@ var versionKind = entityKind[model.DeploymentVersion]{
 		if v.Status == "" {
 			v.Status = model.VersionReady
 		}
+		if v.JobAgentConfig == nil {
+			v.JobAgentConfig = map[string]any{}
+		}
+		if err := u.checkJobConfig("deploymentVersion.jobAgentConfig", v.JobAgentConfig, nil); err != nil {
+			return err
+		}
 		if err := requireExists(u.tx, store.Deployments, "deploymentVersion.deploymentId", v.DeploymentID); err != nil {
 			return err
 		}

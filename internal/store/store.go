@@ -155,6 +155,8 @@ type Tx struct {
 	ctx   context.Context
 	now   time.Time
 	done  bool
+	// committed are the changes of a successful Commit.
+	committed []Change
 }
 
 func noop() {}
@@ -298,8 +300,13 @@ func (tx *Tx) Commit() error {
 			state.tables[c.Table.TableName()].put(c.Table, c.Key, c.After)
 		}
 	}
+	tx.committed = changes
 	return nil
 }
+
+// Committed returns the net changes of a successful Commit (nil before,
+// or after a failed one), for side effects that follow a commit.
+func (tx *Tx) Committed() []Change { return tx.committed }
 
 // Abort discards the transaction's changes. It is a no-op after Commit.
 func (tx *Tx) Abort() {
