@@ -18,16 +18,23 @@ var systemKind = entityKind[model.System]{
 		s.WorkspaceID = u.tx.WorkspaceID()
 		return nil
 	},
+	// A system takes its deployments and environments with it, also those
+	// linked to another system as well, as ctrlplane does: they belong to
+	// the system they were made in. Their versions, variables, targets and
+	// links go with them (their processing jobs are cancelled).
 	beforeRemove: func(u *unit, s *model.System) error {
-		// Unlink everything first so that pairs re-sync without this system.
 		for _, l := range store.DeploymentLinksBySystem.Get(u.tx, s.ID) {
-			if err := deploymentLinks.set(u, l, false); err != nil {
-				return err
+			if d, err := store.Deployments.Get(u.tx, l.DeploymentID); err == nil {
+				if err := deploymentKind.delete(u, d); err != nil {
+					return err
+				}
 			}
 		}
 		for _, l := range store.EnvironmentLinksBySystem.Get(u.tx, s.ID) {
-			if err := environmentLinks.set(u, l, false); err != nil {
-				return err
+			if e, err := store.Environments.Get(u.tx, l.EnvironmentID); err == nil {
+				if err := environmentKind.delete(u, e); err != nil {
+					return err
+				}
 			}
 		}
 		return nil

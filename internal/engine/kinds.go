@@ -232,6 +232,27 @@ var relationshipRuleKind = entityKind[model.RelationshipRule]{
 
 var workflowKind = entityKind[model.Workflow]{
 	name: "workflow", table: store.Workflows,
+	// A workflow takes its runs and their workflow jobs with it, as
+	// ctrlplane does; the jobs stay as history, those still processing
+	// cancelled.
+	beforeRemove: func(u *unit, w *model.Workflow) error {
+		for _, run := range store.RunsByWorkflow.Get(u.tx, w.ID) {
+			for _, wj := range store.WorkflowJobsByRun.Get(u.tx, run.ID) {
+				for _, j := range store.JobsByWorkflowJob.Get(u.tx, wj.ID) {
+					if err := u.cancelJob(j, "its workflow was deleted"); err != nil {
+						return err
+					}
+				}
+				if err := store.WorkflowJobs.Remove(u.tx, wj.ID); err != nil {
+					return err
+				}
+			}
+			if err := store.WorkflowRuns.Remove(u.tx, run.ID); err != nil {
+				return err
+			}
+		}
+		return nil
+	},
 	check: func(u *unit, w *model.Workflow) error {
 		for i := range w.Jobs {
 			j := &w.Jobs[i]

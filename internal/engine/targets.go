@@ -220,19 +220,25 @@ func (u *unit) removeTarget(t *model.ReleaseTarget) error {
 		}
 	}
 	for _, j := range store.JobsByTarget.Get(u.tx, t.Key()) {
-		if !model.IsProcessingJobStatus(j.Status) {
-			continue
-		}
-		c := *j
-		c.Status = model.JobCancelled
-		c.UpdatedAt = u.tx.Now()
-		c.CompletedAt = u.tx.Now()
-		c.Message = "release target removed"
-		if err := store.Jobs.Upsert(u.tx, c.ID, &c); err != nil {
+		if err := u.cancelJob(j, "release target removed"); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// cancelJob cancels a job that is still processing, saying why; others are
+// left as they are.
+func (u *unit) cancelJob(j *model.Job, why string) error {
+	if !model.IsProcessingJobStatus(j.Status) {
+		return nil
+	}
+	c := *j
+	c.Status = model.JobCancelled
+	c.UpdatedAt = u.tx.Now()
+	c.CompletedAt = u.tx.Now()
+	c.Message = why
+	return store.Jobs.Upsert(u.tx, c.ID, &c)
 }
 
 // rebuildDerived computes the targets of a freshly loaded store.

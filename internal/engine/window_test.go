@@ -26,7 +26,7 @@ func TestEngine_DeploymentWindow_RefusesCostlyRules(t *testing.T) {
 		{"COUNT over the bound", windowRule("FREQ=DAILY;COUNT=5001", 60), field + "rrule"},
 		{"secondly from 1970", windowRule("DTSTART:19700101T000000Z\nRRULE:FREQ=SECONDLY", 60), field + "rrule"},
 		{"secondly, one-minute windows", windowRule("FREQ=SECONDLY", 1), field + "rrule"},
-		{"minutely, day-long windows", windowRule("FREQ=MINUTELY", 24*60), field + "rrule"},
+		{"twice a minute, day-long windows", windowRule("FREQ=SECONDLY;INTERVAL=30", 24*60), field + "rrule"},
 		{"a clock the interval never reaches", windowRule("FREQ=HOURLY;INTERVAL=2;BYHOUR=1", 60), field + "rrule"},
 		{"a day that never comes", windowRule("FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30", 60), field + "rrule"},
 		{"over before now", windowRule("FREQ=DAILY;UNTIL=20200101T000000Z", 60), field + "rrule"},

@@ -261,8 +261,8 @@ func (r *RelationshipRule) Validate() error {
 		oneOf("relationshipRule.toType", r.ToType, types...)); err != nil {
 		return err
 	}
-	if (r.Matcher.CEL == nil) == (len(r.Matcher.Properties) == 0) {
-		return Invalid("relationshipRule.matcher", "needs exactly one of cel or properties")
+	if r.Matcher.CEL != nil && len(r.Matcher.Properties) > 0 {
+		return Invalid("relationshipRule.matcher", "has both cel and properties; give one")
 	}
 	for i, p := range r.Matcher.Properties {
 		f := "relationshipRule.matcher.properties[" + strconv.Itoa(i) + "]"

@@ -21,6 +21,8 @@ const (
 	byTarget       = "target"
 	byPair         = "pair"
 	byRun          = "run"
+	byWorkflow     = "workflow"
+	byWorkflowJob  = "workflowJob"
 	byApproval     = "approval"
 	byWaiting      = "waiting"
 	byJob          = "job"
@@ -114,6 +116,7 @@ var (
 			{Name: byRelease, Values: func(j *model.Job) []string { return one(j.ReleaseID) }},
 			{Name: byExternal, Values: func(j *model.Job) []string { return one(externalKey(j.JobAgentID, j.ExternalID)) }},
 			{Name: byTarget, Values: func(j *model.Job) []string { return one(jobTarget(j)) }},
+			{Name: byWorkflowJob, Values: func(j *model.Job) []string { return one(j.WorkflowJobID) }},
 		},
 		Columns: []Column[model.Job]{
 			{Name: "release_id", Value: func(j *model.Job) any { return j.ReleaseID }},
@@ -168,6 +171,9 @@ var (
 		Key: func(w *model.Workflow) string { return w.ID }}
 	WorkflowRuns = &Table[model.WorkflowRun]{Name: "workflow_run", Kind: "WorkflowRun",
 		Key: func(r *model.WorkflowRun) string { return r.ID },
+		Indexes: []Index[model.WorkflowRun]{
+			{Name: byWorkflow, Values: func(r *model.WorkflowRun) []string { return one(r.WorkflowID) }},
+		},
 		Columns: []Column[model.WorkflowRun]{
 			{Name: "workflow_id", Value: func(r *model.WorkflowRun) any { return r.WorkflowID }},
 		}}
@@ -242,6 +248,8 @@ var (
 	SkipsByVersion                = PolicySkips.Lookup(byVersion)
 	ApprovalsByVersionEnvironment = UserApprovalRecords.Lookup(byApproval)
 	WorkflowJobsByRun             = WorkflowJobs.Lookup(byRun)
+	RunsByWorkflow                = WorkflowRuns.Lookup(byWorkflow)
+	JobsByWorkflowJob             = Jobs.Lookup(byWorkflowJob)
 	DeploymentLinksBySystem       = SystemDeployments.Lookup(bySystem)
 	DeploymentLinksByDeployment   = SystemDeployments.Lookup(byDeployment)
 	EnvironmentLinksBySystem      = SystemEnvironments.Lookup(bySystem)

@@ -14,7 +14,9 @@ type SleepProvider struct {
 }
 
 func parseSleep(r *specReader, deps Deps) Provider {
-	secs := r.intIn("durationSeconds", 0, 1, 3600, true)
+	// Zero is a verification that passes at once, which ctrlplane users
+	// write to exercise their rollback and progression rules.
+	secs := r.intIn("durationSeconds", 0, 0, 3600, true)
 	return &SleepProvider{Duration: time.Duration(secs) * time.Second, deps: deps}
 }
 

@@ -76,9 +76,9 @@ func TestValidateMetric(t *testing.T) {
 				"formula": "a/b", "aggregator": "percentile", "intervalSeconds": 0.0}
 		}, []string{"provider.queries: must hold exactly one", "provider.formula:", "provider.aggregator:", "provider.intervalSeconds:"}},
 		{"sleep duration", func(m *model.VerificationMetric) {
-			m.Provider = map[string]any{"type": "sleep", "durationSeconds": 0.0}
+			m.Provider = map[string]any{"type": "sleep", "durationSeconds": -1.0}
 		},
-			[]string{"metrics[0].provider.durationSeconds: must be between 1 and 3600"}},
+			[]string{"metrics[0].provider.durationSeconds: must be between 0 and 3600"}},
 		{"sleep missing", func(m *model.VerificationMetric) { m.Provider = map[string]any{"type": "sleep"} },
 			[]string{"metrics[0].provider.durationSeconds: is required"}},
 		{"sleep not integer", func(m *model.VerificationMetric) {

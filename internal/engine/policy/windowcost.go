@@ -25,10 +25,12 @@ const (
 	windowWriteSteps = 5_000
 	// windowMaxCount bounds COUNT, which makes evaluation walk from DTSTART.
 	windowMaxCount = windowWriteSteps
-	// windowMaxPerWindow bounds how many occurrences may start inside one
-	// window's duration: more are one long window written expensively
-	// (FREQ=SECONDLY with an hour's duration is 3,600).
-	windowMaxPerWindow = 300
+	// windowMaxPerMinute bounds how many occurrences may start inside one
+	// window, per minute of its duration: more than one a minute is one
+	// long window written expensively (FREQ=SECONDLY with an hour's
+	// duration is 3,600), while FREQ=MINUTELY with a day's windows, the way
+	// ctrlplane users write "always open", stays accepted.
+	windowMaxPerMinute = 1
 	// windowMergeLimit bounds how many back-to-back occurrences are merged
 	// into one window. A rule whose windows overlap forever (FREQ=MINUTELY
 	// with a one-hour duration) would otherwise never end; past the limit
@@ -150,15 +152,15 @@ func (w *windowRule) scan(now time.Time, duration time.Duration, budget int) (wi
 }
 
 // perWindow counts the occurrences starting in [start, start+duration),
-// stopping at windowMaxPerWindow+1.
-func (w *windowRule) perWindow(start time.Time, duration time.Duration, budget int) (int, error) {
+// stopping past limit.
+func (w *windowRule) perWindow(start time.Time, duration time.Duration, limit, budget int) (int, error) {
 	rr, err := w.from(start)
 	if err != nil {
 		return 0, err
 	}
 	it := &steps{next: rr.Iterator(), left: budget}
 	n := 0
-	for t, ok := it.step(); ok && t.Before(start.Add(duration)) && n <= windowMaxPerWindow; t, ok = it.step() {
+	for t, ok := it.step(); ok && t.Before(start.Add(duration)) && n <= limit; t, ok = it.step() {
 		if !t.Before(start) {
 			n++
 		}

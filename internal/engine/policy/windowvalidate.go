@@ -14,8 +14,8 @@ import (
 // "policy.rules[0].deploymentWindow"): an unknown timezone; a duration
 // under a minute or over model.MaxRuleSpan; a recurrence
 // that does not parse, has a COUNT over windowMaxCount, never occurs, or
-// has no occurrence from now on; more than windowMaxPerWindow occurrences
-// starting inside one window; or an evaluation, now or at its next window,
+// has no occurrence from now on; more occurrences starting inside one
+// window than it has minutes; or an evaluation, now or at its next window,
 // of more than windowWriteSteps occurrences.
 func ValidateWindow(prefix string, w *model.DeploymentWindowRule, now time.Time) error {
 	loc, err := windowLocation(w.Timezone)
@@ -48,13 +48,14 @@ func ValidateWindow(prefix string, w *model.DeploymentWindowRule, now time.Time)
 	if !s.inside {
 		start = s.next
 	}
-	n, err := rule.perWindow(start, duration, windowWriteSteps)
+	most := windowMaxPerMinute * w.DurationMinutes
+	n, err := rule.perWindow(start, duration, most, windowWriteSteps)
 	if err != nil {
 		return windowInvalid(field, err)
 	}
-	if n > windowMaxPerWindow {
-		return model.Invalid(field, "more than %d occurrences start within one window of %d minutes (from %s); "+
-			"write one longer window instead", windowMaxPerWindow, w.DurationMinutes, start.UTC().Format(time.RFC3339))
+	if n > most {
+		return model.Invalid(field, "more than %d occurrences start within one window of %d minutes (from %s), "+
+			"more than one a minute; write one longer window instead", most, w.DurationMinutes, start.UTC().Format(time.RFC3339))
 	}
 	if _, err := rule.scan(start, duration, windowWriteSteps); err != nil {
 		return windowInvalid(field, err)

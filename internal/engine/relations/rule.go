@@ -42,8 +42,8 @@ type Rule struct {
 	// from and to are nil when the side selector is absent, which means no
 	// restriction (see the package documentation).
 	from, to *selector.Matcher
-	// Exactly one of cel and props is used: cel when the rule has a CEL
-	// matcher, props otherwise.
+	// At most one of cel and props is used: cel when the rule has a CEL
+	// matcher, props otherwise; neither relates every pair.
 	cel   *selector.Matcher
 	props []propertyMatcher
 }
@@ -51,8 +51,9 @@ type Rule struct {
 // Compile checks r and compiles its selectors and matcher. It returns an
 // EINVALID *model.Error naming the offending field, e.g.
 // "relationshipRule.matcher.properties[0].operator: ...", when a type is not
-// one of resource, deployment, environment, the matcher has neither or both
-// of cel and properties, a property path is empty, an operator is unknown,
+// one of resource, deployment, environment, the matcher has both cel and
+// properties (a rule without a matcher relates every pair its selectors
+// allow, as ctrlplane reads it), a property path is empty, an operator is unknown,
 // or a selector or the CEL matcher does not compile. Identity fields (id,
 // reference) are model.RelationshipRule.Validate's concern, not Compile's.
 //
@@ -78,8 +79,8 @@ func Compile(r *model.RelationshipRule) (*Rule, error) {
 		return nil, err
 	}
 	m := r.Matcher
-	if (m.CEL == nil) == (len(m.Properties) == 0) {
-		return nil, model.Invalid("relationshipRule.matcher", "needs exactly one of cel or properties")
+	if m.CEL != nil && len(m.Properties) > 0 {
+		return nil, model.Invalid("relationshipRule.matcher", "has both cel and properties; give one")
 	}
 	if m.CEL != nil {
 		if rule.cel, err = matcherEnv().CompileCEL(*m.CEL); err != nil {

@@ -236,8 +236,6 @@ func TestCompile_invalid(t *testing.T) {
 			"relationshipRule.matcher.cel"},
 		{"non-bool cel", func(r *model.RelationshipRule) { r.Matcher = model.RelationshipMatcher{CEL: &notBool} },
 			"relationshipRule.matcher.cel"},
-		{"no matcher", func(r *model.RelationshipRule) { r.Matcher = model.RelationshipMatcher{} },
-			"relationshipRule.matcher"},
 		{"both matchers", func(r *model.RelationshipRule) { r.Matcher.CEL = &notBool },
 			"relationshipRule.matcher"},
 		{"bad from type", func(r *model.RelationshipRule) { r.FromType = "system" }, "relationshipRule.fromType"},
@@ -295,4 +293,25 @@ func TestRule_Related_concurrentRegex(t *testing.T) {
 		})
 	}
 	wg.Wait()
+}
+
+// TestRule_Related_noMatcher: a rule without a matcher relates every pair
+// its side selectors allow (SPEC §9), never an entity to itself.
+func TestRule_Related_noMatcher(t *testing.T) {
+	kind := func(k string) *model.Selector { return model.CELSelector(`resource.kind == "` + k + `"`) }
+	r := mustCompile(t, &model.RelationshipRule{FromType: model.EntityResource, ToType: model.EntityResource,
+		FromSelector: kind(cluster()["kind"].(string)), ToSelector: kind(network()["kind"].(string))})
+	if !r.Related(model.EntityResource, "c1", cluster(), model.EntityResource, "n1", network()) {
+		t.Error("a cluster and a network are not related by a rule selecting both sides without a matcher")
+	}
+	if r.Related(model.EntityResource, "n1", network(), model.EntityResource, "c1", cluster()) {
+		t.Error("related against the side selectors")
+	}
+	all := mustCompile(t, &model.RelationshipRule{FromType: model.EntityResource, ToType: model.EntityResource})
+	if !all.Related(model.EntityResource, "c1", cluster(), model.EntityResource, "n1", network()) {
+		t.Error("a rule without selectors or matcher does not relate two resources")
+	}
+	if all.Related(model.EntityResource, "c1", cluster(), model.EntityResource, "c1", cluster()) {
+		t.Error("an entity is related to itself")
+	}
 }
