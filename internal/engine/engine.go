@@ -220,12 +220,13 @@ func (e *Engine) Restore(ctx context.Context) error {
 // work: validated, applied and reconciled all or nothing. The events of one
 // call share one database transaction (group commit: one durable write for
 // the batch instead of one per event), committed before Apply returns. It
-// stops at the first event that fails and returns its error, wrapped with
-// the event's position; the events before it are committed. If the commit
-// itself fails, none of the events is applied and the error says so.
+// stops at the first event that fails and returns an *EventError with its
+// position; the events before it are committed. Every payload is checked
+// for poison (wire.Check) before its handler runs. If the commit itself
+// fails, none of the events is applied and the error says so.
 func (e *Engine) Apply(ctx context.Context, wsID string, events []Event) error {
-	if wsID == "" {
-		return model.Invalid("workspaceId", "is required")
+	if err := checkWorkspaceID(wsID); err != nil {
+		return err
 	}
 	ws, err := e.workspaceFor(wsID)
 	if err != nil {
@@ -237,16 +238,16 @@ func (e *Engine) Apply(ctx context.Context, wsID string, events []Event) error {
 	var after effects
 	applied := 0
 	for i, ev := range events {
-		h, ok := handlers[ev.Type]
-		if !ok {
-			failed = eventError(i, len(events), ev, model.Errorf(model.EINVALID, "unknown event type %q", ev.Type))
+		h, err := handlerFor(ev)
+		if err != nil {
+			failed = eventError(i, applied, len(events), ev, err)
 			break
 		}
 		sp := tx.Savepoint()
 		eff, err := e.applyIn(tx, ws, ev, func(u *unit) error { return h(u, ev.Data) })
 		if err != nil {
 			tx.RollbackTo(sp)
-			failed = eventError(i, len(events), ev, err)
+			failed = eventError(i, applied, len(events), ev, err)
 			break
 		}
 		after.merge(eff)
@@ -264,11 +265,8 @@ func (e *Engine) Apply(ctx context.Context, wsID string, events []Event) error {
 	return failed
 }
 
-func eventError(i, n int, ev Event, err error) error {
-	if n > 1 {
-		return fmt.Errorf("event %d (%s): %w", i, ev.Type, err)
-	}
-	return fmt.Errorf("%s: %w", ev.Type, err)
+func eventError(i, applied, n int, ev Event, err error) error {
+	return &EventError{Index: i, Applied: applied, Type: ev.Type, Err: err, Batch: n > 1}
 }
 
 // work runs fn as one unit of work in its own transaction, for the engine's

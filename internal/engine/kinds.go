@@ -9,6 +9,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/engine/policy"
 	"github.com/gatehouse-dev/gatehouse/internal/engine/relations"
 	"github.com/gatehouse-dev/gatehouse/internal/model"
+	"github.com/gatehouse-dev/gatehouse/internal/model/wire"
 	"github.com/gatehouse-dev/gatehouse/internal/selector"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
 	"github.com/gatehouse-dev/gatehouse/internal/verification"
@@ -250,8 +251,8 @@ func bulkUpdateResourceVariables(u *unit, data json.RawMessage) error {
 		ResourceID string                 `json:"resourceId"`
 		Variables  map[string]model.Value `json:"variables"`
 	}
-	if err := json.Unmarshal(data, &ev); err != nil {
-		return model.Invalid("resourceVariables", "%s", describeJSONError(err))
+	if err := wire.Decode(data, &ev, ""); err != nil {
+		return err
 	}
 	if err := requireExists(u.tx, store.Resources, "resourceId", ev.ResourceID); err != nil {
 		return err
@@ -289,15 +290,15 @@ func updateJob(u *unit, data json.RawMessage) error {
 		Job            json.RawMessage `json:"job"`
 		FieldsToUpdate []string        `json:"fieldsToUpdate"`
 	}
-	if err := json.Unmarshal(data, &ev); err != nil {
-		return model.Invalid("jobUpdate", "%s", describeJSONError(err))
+	if err := wire.Decode(data, &ev, ""); err != nil {
+		return err
 	}
 	if len(ev.Job) == 0 {
 		return model.Invalid("job", "is required")
 	}
 	var patch model.Job
-	if err := json.Unmarshal(ev.Job, &patch); err != nil {
-		return model.Invalid("job", "%s", describeJSONError(err))
+	if err := wire.Decode(ev.Job, &patch, "job"); err != nil {
+		return err
 	}
 	cur, err := findJob(u.tx, ev.ID, ev.AgentID, ev.ExternalID, patch.ID)
 	if err != nil {
