@@ -60,8 +60,50 @@ func New(eng *engine.Engine, cfg Config) *Server {
 	return s
 }
 
-// ServeHTTP implements http.Handler.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+// ServeHTTP implements http.Handler. A request no route takes is answered
+// with the error JSON (404, or 405 with an Allow header) instead of
+// ServeMux's plain text.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h, pattern := s.mux.Handler(r)
+	if pattern != "" {
+		s.mux.ServeHTTP(w, r)
+		return
+	}
+	// The mux's own answer says which: record it, then answer in JSON.
+	rec := &recorder{header: http.Header{}}
+	h.ServeHTTP(rec, r)
+	switch rec.status {
+	case http.StatusNotFound:
+		s.writeError(w, r, errNoRoute(r))
+	case http.StatusMethodNotAllowed:
+		allow := rec.header.Get("Allow")
+		w.Header().Set("Allow", allow)
+		s.writeError(w, r, errMethod(r, allow))
+	default:
+		// A redirect (a path to clean, a missing trailing slash).
+		for k, v := range rec.header {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(rec.status)
+	}
+}
+
+// recorder keeps the status and headers of an answer and drops its body.
+type recorder struct {
+	header http.Header
+	status int
+}
+
+func (r *recorder) Header() http.Header { return r.header }
+func (r *recorder) WriteHeader(status int) {
+	if r.status == 0 {
+		r.status = status
+	}
+}
+func (r *recorder) Write(b []byte) (int, error) {
+	r.WriteHeader(http.StatusOK)
+	return len(b), nil
+}
 
 func (s *Server) routes() {
 	s.mux.HandleFunc("GET /livez", func(w http.ResponseWriter, _ *http.Request) {
@@ -102,7 +144,7 @@ func (s *Server) auth(next http.Handler) http.Handler {
 	want := "Bearer " + s.cfg.Token
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("Authorization") != want {
-			writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "missing or wrong bearer token"})
+			s.writeError(w, r, model.Errorf(model.EUNAUTHORIZED, "missing or wrong bearer token"))
 			return
 		}
 		next.ServeHTTP(w, r)
@@ -111,25 +153,59 @@ func (s *Server) auth(next http.Handler) http.Handler {
 
 // postEvents applies an envelope or an array of envelopes and answers once
 // every event is committed: 202 with the number applied, or the error of the
-// first event that failed (the ones before it stay applied).
+// first event that failed with the number applied before it (those stay
+// applied).
 func (s *Server) postEvents(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	ws := r.PathValue("ws")
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes))
+	body, err := s.readBody(w, r)
 	if err != nil {
-		s.writeError(w, r, err)
+		s.writeEventsError(w, r, err)
 		return
 	}
 	events, err := ingest.Decode(body, ws)
 	if err != nil {
-		s.writeError(w, r, err)
+		s.writeEventsError(w, r, err)
 		return
 	}
 	err = s.engine.Apply(r.Context(), ws, events)
 	s.metrics.observeEvents(len(events), model.ErrorCode(err), time.Since(start))
 	if err != nil {
-		s.writeError(w, r, err)
+		s.writeEventsError(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusAccepted, map[string]any{"applied": len(events)})
+}
+
+// Bounds on reading past the body limit: at least minDrainBytes, at most
+// maxDrainBytes, otherwise three times the limit (four in all).
+const (
+	minDrainBytes = 1 << 20
+	maxDrainBytes = 256 << 20
+)
+
+// readBody reads the request body, refusing one over MaxBodyBytes. The rest
+// of a body over the limit is read and dropped, up to a bound, before the
+// refusal is answered: a client that writes its whole body before reading
+// then gets the 413 instead of a connection reset under its writes. A body
+// past the bound closes the connection after the answer.
+func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	limit := s.cfg.MaxBodyBytes
+	drain := min(max(3*limit, minDrainBytes), maxDrainBytes)
+	if r.ContentLength > limit+drain {
+		w.Header().Set("Connection", "close")
+		return nil, errTooLarge(limit)
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+	if err != nil {
+		return nil, model.Invalid("body", "could not be read: %v", err)
+	}
+	if int64(len(body)) <= limit {
+		return body, nil
+	}
+	if _, err := io.CopyN(io.Discard, r.Body, drain); err == nil {
+		// More than the bound: stop reading and close.
+		w.Header().Set("Connection", "close")
+	}
+	return nil, errTooLarge(limit)
 }
