@@ -26,7 +26,8 @@ func Check(data []byte, root string) error {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return nil
 	}
-	d := newDecoder(data)
+	d := getDecoder(data)
+	defer putDecoder(d)
 	for {
 		kind := d.PeekKind()
 		if kind == jsontext.KindInvalid {

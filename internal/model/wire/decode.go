@@ -19,6 +19,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/go-json-experiment/json/jsontext"
@@ -44,7 +45,8 @@ func Decode(data []byte, v any, root string) error {
 	if rv.Kind() != reflect.Pointer || rv.IsNil() {
 		return fmt.Errorf("wire: decode into %T, want a non-nil pointer", v)
 	}
-	w := &walker{d: newDecoder(data), data: data, root: root}
+	w := &walker{d: getDecoder(data), data: data, root: root}
+	defer putDecoder(w.d)
 	if err := w.value(rv.Type().Elem(), 0); err != nil {
 		return err
 	}
@@ -79,13 +81,18 @@ var (
 	timeType        = reflect.TypeFor[time.Time]()
 )
 
+var opaqueCache sync.Map // reflect.Type → bool
+
 // opaque reports whether values of t are checked by t's own UnmarshalJSON
 // rather than field by field.
 func opaque(t reflect.Type) bool {
-	if _, listed := extras[t]; listed {
-		return false
+	if o, ok := opaqueCache.Load(t); ok {
+		return o.(bool)
 	}
-	return reflect.PointerTo(t).Implements(unmarshalerType)
+	_, listed := extras[t]
+	o := !listed && reflect.PointerTo(t).Implements(unmarshalerType)
+	opaqueCache.Store(t, o)
+	return o
 }
 
 // value checks the next JSON value against t. limit bounds a string's

@@ -3,8 +3,10 @@ package wire
 import (
 	"bytes"
 	"errors"
+	"io"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/go-json-experiment/json/jsontext"
 
@@ -18,10 +20,30 @@ import (
 // encoding/json's Decoder.Token allocates for every token and made both
 // checks four times dearer than decoding itself.
 
-// newDecoder reads data as encoding/json does: duplicate names and
+// decoderOptions read JSON as encoding/json does: duplicate names and
 // invalid UTF-8 are let through, as encoding/json lets them through.
-func newDecoder(data []byte) *jsontext.Decoder {
-	return jsontext.NewDecoder(bytes.NewBuffer(data), jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true))
+var decoderOptions = []jsontext.Options{jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true)}
+
+// Decoders are pooled: setting one up costs more than reading a small
+// event with it.
+var decoders = sync.Pool{New: func() any { return jsontext.NewDecoder(noInput{}, decoderOptions...) }}
+
+// noInput is what a pooled decoder reads, so that it holds on to no
+// payload.
+type noInput struct{}
+
+func (noInput) Read([]byte) (int, error) { return 0, io.EOF }
+
+// getDecoder returns a decoder reading data; putDecoder gives it back.
+func getDecoder(data []byte) *jsontext.Decoder {
+	d := decoders.Get().(*jsontext.Decoder)
+	d.Reset(bytes.NewBuffer(data), decoderOptions...)
+	return d
+}
+
+func putDecoder(d *jsontext.Decoder) {
+	d.Reset(noInput{}, decoderOptions...)
+	decoders.Put(d)
 }
 
 // pathOf names the value d read last, under root, with its first n levels
