@@ -59,6 +59,25 @@ func TestServer_RouteErrorsAreJSON(t *testing.T) {
 	}
 }
 
+// TestServer_RedirectsPassThrough: ServeMux's redirect of an unclean path
+// is not an error and is answered as the mux writes it.
+func TestServer_RedirectsPassThrough(t *testing.T) {
+	ts := newTestServer(t, engine.Config{}, Config{})
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := client.Get(ts.srv.URL + "/v1//workspaces")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("reading the redirect: %v", err)
+	}
+	if resp.StatusCode != http.StatusTemporaryRedirect || resp.Header.Get("Location") != "/v1/workspaces" || !strings.Contains(string(body), "/v1/workspaces") {
+		t.Errorf("%d Location %q %s", resp.StatusCode, resp.Header.Get("Location"), body)
+	}
+}
+
 func TestServer_EventErrorsNameFieldIndexAndApplied(t *testing.T) {
 	ts := newTestServer(t, engine.Config{}, Config{})
 	ts.post(targetEvents("a")...)

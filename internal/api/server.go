@@ -3,6 +3,7 @@
 package api
 
 import (
+	"bytes"
 	_ "embed"
 	"io"
 	"log/slog"
@@ -80,18 +81,21 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Allow", allow)
 		s.writeError(w, r, errMethod(r, allow))
 	default:
-		// A redirect (a path to clean, a missing trailing slash).
+		// A redirect (a path to clean): passed on as the mux wrote it.
 		for k, v := range rec.header {
 			w.Header()[k] = v
 		}
 		w.WriteHeader(rec.status)
+		_, _ = w.Write(rec.body.Bytes())
 	}
 }
 
-// recorder keeps the status and headers of an answer and drops its body.
+// recorder keeps the answer of ServeMux's own handlers (not found, method
+// not allowed, redirects), which are small.
 type recorder struct {
 	header http.Header
 	status int
+	body   bytes.Buffer
 }
 
 func (r *recorder) Header() http.Header { return r.header }
@@ -102,7 +106,7 @@ func (r *recorder) WriteHeader(status int) {
 }
 func (r *recorder) Write(b []byte) (int, error) {
 	r.WriteHeader(http.StatusOK)
-	return len(b), nil
+	return r.body.Write(b)
 }
 
 func (s *Server) routes() {
