@@ -4,11 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
-	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -28,13 +29,55 @@ type Config struct {
 	MaxBodyBytes int64
 	LogFormat    string
 	Token        string
+	// DBTimeout bounds every database transaction and query.
+	DBTimeout time.Duration
+	// ShutdownTimeout bounds the drain on shutdown: events in hand commit
+	// within it, or serve fails.
+	ShutdownTimeout time.Duration
+	// ProbeInterval is how often the database's write probe runs for
+	// /readyz; defaultProbeInterval when zero. No flag sets it.
+	ProbeInterval time.Duration
+	// LogOutput receives the logs; standard error when nil.
+	LogOutput io.Writer
 }
+
+// defaultProbeInterval is often enough for a load balancer to stop sending
+// writes soon after the database turns read-only, and cheap: one row
+// written and rolled back.
+const defaultProbeInterval = 5 * time.Second
 
 // DefaultConfig returns the defaults: local address, SQLite file in the
 // working directory.
 func DefaultConfig() Config {
-	return Config{Addr: "127.0.0.1:8080", DB: "sqlite:gatehouse.db", MaxBodyBytes: api.DefaultMaxBodyBytes, LogFormat: "text"}
+	return Config{Addr: "127.0.0.1:8080", DB: "sqlite:gatehouse.db", MaxBodyBytes: api.DefaultMaxBodyBytes, LogFormat: "text",
+		DBTimeout: sqlstore.DefaultTimeout, ShutdownTimeout: 30 * time.Second}
 }
+
+// Validate checks the values no flag parser checks, naming the flag and its
+// variable.
+func (c Config) Validate() error {
+	var errs []error
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		errs = append(errs, fmt.Errorf("--log-format (GATEHOUSE_LOG_FORMAT): want text or json, got %q", c.LogFormat))
+	}
+	if c.MaxBodyBytes <= 0 {
+		errs = append(errs, fmt.Errorf("--max-body-bytes (GATEHOUSE_MAX_BODY_BYTES): must be positive, got %d", c.MaxBodyBytes))
+	}
+	if c.DBTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("--db-timeout (GATEHOUSE_DB_TIMEOUT): must be positive, got %s", c.DBTimeout))
+	}
+	if c.ShutdownTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("--shutdown-timeout (GATEHOUSE_SHUTDOWN_TIMEOUT): must be positive, got %s", c.ShutdownTimeout))
+	}
+	return errors.Join(errs...)
+}
+
+// Lifecycle phases, as /readyz reports them.
+const (
+	phaseRestoring int32 = iota
+	phaseServing
+	phaseDraining
+)
 
 // Main is a wired Gatehouse: engine, database and HTTP server. End-to-end
 // tests start it the way the binary does.
@@ -45,41 +88,56 @@ type Main struct {
 	engine   *engine.Engine
 	server   *http.Server
 	listener net.Listener
-	ready    atomic.Bool
+	served   chan error
+	phase    atomic.Int32
+	// unwritable is the last write probe's failure, nil while the database
+	// takes writes.
+	unwritable atomic.Pointer[error]
+	stopProbe  chan struct{}
+	probes     sync.WaitGroup
 	// stopTracing flushes spans still buffered.
 	stopTracing func(context.Context) error
 }
 
-// Open connects the database, restores every stored workspace and binds the
-// listen address. Close releases what Open acquired.
+// Open connects the database and checks that it can be written and that
+// the encryption key is the one its values were sealed with, then listens
+// and starts answering: /livez at once, /readyz 503 and events 503 until
+// Run has restored the workspaces. Close releases what Open acquired.
 func Open(ctx context.Context, cfg Config) (*Main, error) {
-	m := &Main{cfg: cfg, logger: newLogger(cfg.LogFormat)}
+	if cfg.ProbeInterval <= 0 {
+		cfg.ProbeInterval = defaultProbeInterval
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	m := &Main{cfg: cfg, logger: newLogger(cfg.LogFormat, cfg.LogOutput), stopProbe: make(chan struct{})}
 	stop, err := setupTracing(ctx)
 	if err != nil {
 		return nil, err
 	}
 	m.stopTracing = stop
 	ecfg := engine.Config{Logger: m.logger}
-	if key := os.Getenv("GATEHOUSE_ENCRYPTION_KEY"); key != "" {
-		sealer, err := secrets.New(key)
-		if err != nil {
-			return nil, fmt.Errorf("GATEHOUSE_ENCRYPTION_KEY: %w", err)
+	var sealer *secrets.Sealer
+	if key := os.Getenv(envEncryptionKey); key != "" {
+		if sealer, err = secrets.New(key); err != nil {
+			m.Close()
+			return nil, fmt.Errorf("%s: %w", envEncryptionKey, err)
 		}
 		ecfg.Sealer = sealer
 	}
 	if cfg.DB != "memory" {
-		db, err := sqlstore.Open(ctx, cfg.DB)
-		if err != nil {
-			return nil, fmt.Errorf("open database: %w", err)
+		if err := m.openDB(ctx, sealer); err != nil {
+			m.Close()
+			return nil, err
 		}
-		m.db = db
-		ecfg.Persister, ecfg.Loader = db, db
+		ecfg.Persister, ecfg.Loader = m.db, m.db
 	}
 	m.engine = engine.New(ecfg)
+	m.engine.Refuse(engine.ErrRestoring)
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	handler := api.New(m.engine, api.Config{MaxBodyBytes: cfg.MaxBodyBytes, Token: cfg.Token, Logger: m.logger,
-		Registry: reg, Ready: m.ready.Load})
+		Registry: reg, Ready: m.readiness})
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		m.Close()
@@ -87,43 +145,122 @@ func Open(ctx context.Context, cfg Config) (*Main, error) {
 	}
 	m.listener = ln
 	m.server = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
-	if err := m.engine.Restore(ctx); err != nil {
-		m.Close()
-		return nil, err
+	m.served = make(chan error, 1)
+	go func() { m.served <- m.server.Serve(ln) }()
+	if m.db != nil {
+		m.probes.Go(m.probeLoop)
 	}
 	return m, nil
+}
+
+// openDB opens and migrates the database, and refuses one that cannot be
+// written or whose values another key sealed.
+func (m *Main) openDB(ctx context.Context, sealer *secrets.Sealer) error {
+	db, err := sqlstore.Open(ctx, m.cfg.DB, sqlstore.WithTimeout(m.cfg.DBTimeout))
+	if err != nil {
+		return fmt.Errorf("open database %s: %w", redactDSN(m.cfg.DB), err)
+	}
+	m.db = db
+	if err := db.CheckWritable(ctx); err != nil {
+		return fmt.Errorf("database %s cannot be written (a read-only file, a read-only server or transaction default, a standby?): %w",
+			redactDSN(m.cfg.DB), err)
+	}
+	return checkKey(ctx, db, sealer, m.logger)
 }
 
 // Addr returns the address the server listens on.
 func (m *Main) Addr() string { return m.listener.Addr().String() }
 
-// Run serves until ctx is cancelled, then stops taking requests, lets the
-// requests in hand finish (each event commits or not at all), and returns.
+// Run restores every stored workspace, takes events until ctx is cancelled,
+// then drains: /readyz and new events answer 503, the events in hand commit
+// (or fail as a whole) within the shutdown timeout, and the server stops. It
+// returns nil when everything in hand finished.
 func (m *Main) Run(ctx context.Context) error {
-	errc := make(chan error, 1)
-	go func() { errc <- m.server.Serve(m.listener) }()
-	m.ready.Store(true)
-	m.logger.Info("serving", "addr", m.Addr(), "db", redact(m.cfg.DB))
+	m.logger.Info("restoring workspaces", "addr", m.Addr(), "db", redactDSN(m.cfg.DB))
+	if err := m.engine.Restore(ctx); err != nil {
+		if ctx.Err() == nil {
+			return err
+		}
+		m.logger.Info("stopped while restoring", "err", err)
+	} else {
+		m.engine.Accept()
+		m.phase.Store(phaseServing)
+		m.logger.Info("serving", "addr", m.Addr(), "db", redactDSN(m.cfg.DB))
+	}
 	select {
-	case err := <-errc:
+	case err := <-m.served:
 		return err
 	case <-ctx.Done():
 	}
-	m.ready.Store(false)
-	shutdown, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	// Events are refused before /readyz says so: whoever sees it draining
+	// sees its events refused too.
+	m.engine.Refuse(engine.ErrShuttingDown)
+	m.phase.Store(phaseDraining)
+	m.logger.Info("draining", "timeout", m.cfg.ShutdownTimeout)
+	drain, cancel := context.WithTimeout(context.Background(), m.cfg.ShutdownTimeout)
 	defer cancel()
-	if err := m.server.Shutdown(shutdown); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
+	if err := m.engine.Drain(drain); err != nil {
+		return fmt.Errorf("shutdown after %s: %w", m.cfg.ShutdownTimeout, err)
 	}
-	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+	if err := m.server.Shutdown(drain); err != nil {
+		return fmt.Errorf("shutdown after %s: %w", m.cfg.ShutdownTimeout, err)
+	}
+	if err := <-m.served; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
 	m.logger.Info("stopped")
 	return nil
 }
 
-// Close stops the scheduler and closes the listener and the database.
+// readiness is /readyz: nil once restored, while serving with a writable
+// database.
+func (m *Main) readiness() error {
+	switch m.phase.Load() {
+	case phaseRestoring:
+		return errors.New("restoring workspaces")
+	case phaseDraining:
+		return errors.New("draining for shutdown")
+	}
+	if err := m.unwritable.Load(); err != nil {
+		return fmt.Errorf("database cannot be written: %w", *err)
+	}
+	return nil
+}
+
+// probeLoop runs the write probe every ProbeInterval until Close, logging
+// when the database stops and starts taking writes again.
+func (m *Main) probeLoop() {
+	tick := time.NewTicker(m.cfg.ProbeInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-m.stopProbe:
+			return
+		case <-tick.C:
+		}
+		err := m.db.CheckWritable(context.Background())
+		was := m.unwritable.Load() != nil
+		switch {
+		case err != nil:
+			m.unwritable.Store(&err)
+			if !was {
+				m.logger.Error("database cannot be written; /readyz answers 503", "err", err)
+			}
+		case was:
+			m.unwritable.Store(nil)
+			m.logger.Info("database takes writes again")
+		}
+	}
+}
+
+// Close stops the server (if Run did not), the probe and the scheduler, and
+// closes the listener and the database.
 func (m *Main) Close() {
+	close(m.stopProbe)
+	m.probes.Wait()
+	if m.server != nil {
+		_ = m.server.Close()
+	}
 	if m.engine != nil {
 		m.engine.Close()
 	}
@@ -147,24 +284,18 @@ func Migrate(ctx context.Context, dsn string) error {
 	if dsn == "memory" {
 		return errors.New("the memory database has no migrations")
 	}
-	return sqlstore.Migrate(ctx, dsn)
+	if err := sqlstore.Migrate(ctx, dsn); err != nil {
+		return fmt.Errorf("migrate %s: %w", redactDSN(dsn), err)
+	}
+	return nil
 }
 
-func newLogger(format string) *slog.Logger {
+func newLogger(format string, out io.Writer) *slog.Logger {
+	if out == nil {
+		out = os.Stderr
+	}
 	if format == "json" {
-		return slog.New(slog.NewJSONHandler(os.Stderr, nil))
+		return slog.New(slog.NewJSONHandler(out, nil))
 	}
-	return slog.New(slog.NewTextHandler(os.Stderr, nil))
-}
-
-// redact hides a password in a database URL for logging.
-func redact(dsn string) string {
-	if i := strings.Index(dsn, "@"); i > 0 {
-		if j := strings.Index(dsn, "://"); j > 0 && j < i {
-			if k := strings.LastIndex(dsn[:i], ":"); k > j+2 {
-				return dsn[:k+1] + "***" + dsn[i:]
-			}
-		}
-	}
-	return dsn
+	return slog.New(slog.NewTextHandler(out, nil))
 }

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"errors"
+	"fmt"
 	"os"
 
 	"github.com/spf13/cobra"
@@ -14,7 +16,15 @@ func newRootCommand() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newServeCommand(), newMigrateCommand())
+	root.AddCommand(newServeCommand(), newMigrateCommand(), newResealCommand())
+	root.AddCommand(newApplyCommand())
+	root.AddCommand(newDeleteCommand())
+	root.AddCommand(newGetCommand())
+	root.AddCommand(newApproveCommand())
+	root.AddCommand(newRedeployCommand())
+	root.AddCommand(newExplainCommand())
+	root.AddCommand(newVersionCommand())
+	root.AddCommand(newConfigCommand())
 	return root
 }
 
@@ -38,7 +48,10 @@ func newServeCommand() *cobra.Command {
 	f.Int64Var(&cfg.MaxBodyBytes, "max-body-bytes", cfg.MaxBodyBytes, "largest accepted request body (GATEHOUSE_MAX_BODY_BYTES)")
 	f.StringVar(&cfg.LogFormat, "log-format", cfg.LogFormat, "log format: text or json (GATEHOUSE_LOG_FORMAT)")
 	f.StringVar(&cfg.Token, "token", cfg.Token, "bearer token required on /v1 requests; none when empty (GATEHOUSE_TOKEN)")
-	bindEnv(f)
+	f.DurationVar(&cfg.DBTimeout, "db-timeout", cfg.DBTimeout, "longest a database transaction or query may take (GATEHOUSE_DB_TIMEOUT)")
+	f.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", cfg.ShutdownTimeout,
+		"longest the events in hand may take to commit on shutdown (GATEHOUSE_SHUTDOWN_TIMEOUT)")
+	cmd.PreRunE = func(*cobra.Command, []string) error { return bindEnv(f) }
 	return cmd
 }
 
@@ -52,20 +65,56 @@ func newMigrateCommand() *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&cfg.DB, "db", cfg.DB, "database: sqlite:PATH or postgres://... (GATEHOUSE_DB)")
-	bindEnv(cmd.Flags())
+	cmd.PreRunE = func(*cobra.Command, []string) error { return bindEnv(cmd.Flags()) }
 	return cmd
 }
 
-// bindEnv gives every flag a GATEHOUSE_<NAME> environment variable, used
-// when the flag is not set on the command line.
-func bindEnv(f *pflag.FlagSet) {
+func newResealCommand() *cobra.Command {
+	def := DefaultConfig()
+	cfg := resealConfig{DB: def.DB, DBTimeout: def.DBTimeout}
+	cmd := &cobra.Command{
+		Use:   "reseal",
+		Short: "Seal every sensitive value again with a new encryption key (the server stopped)",
+		Long: "Opens every sealed value of the database with the old key, held by the variable --old-key-env names,\n" +
+			"and seals it with the new one in " + envEncryptionKey + ", one transaction per workspace;\n" +
+			"then records the new key. Stop every server on the database first; start them with the new key after.",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runReseal(cmd.Context(), cfg, cmd.OutOrStdout())
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&cfg.DB, "db", cfg.DB, "database: sqlite:PATH or postgres://... (GATEHOUSE_DB)")
+	f.StringVar(&cfg.OldKeyEnv, "old-key-env", "", "name of the environment variable holding the old key")
+	f.DurationVar(&cfg.DBTimeout, "db-timeout", cfg.DBTimeout, "longest one workspace's transaction may take (GATEHOUSE_DB_TIMEOUT)")
+	cmd.PreRunE = func(*cobra.Command, []string) error { return bindEnv(f) }
+	return cmd
+}
+
+// secretFlags hold credentials: their values are never echoed.
+var secretFlags = map[string]bool{"token": true, "db": true}
+
+// bindEnv gives every flag not set on the command line the value of its
+// GATEHOUSE_<NAME> environment variable, parsed as the flag parses it: a
+// value that does not parse fails, naming the variable. It runs after the
+// flags are parsed; the defaults --help shows stay the built-in ones, so
+// that a secret from the environment never appears there.
+func bindEnv(f *pflag.FlagSet) error {
+	var errs []error
 	f.VisitAll(func(fl *pflag.Flag) {
 		name := "GATEHOUSE_" + envName(fl.Name)
-		if v, ok := os.LookupEnv(name); ok && !fl.Changed {
-			_ = fl.Value.Set(v)
-			fl.DefValue = v
+		v, ok := os.LookupEnv(name)
+		if !ok || fl.Changed {
+			return
+		}
+		if err := fl.Value.Set(v); err != nil {
+			shown := fmt.Sprintf("%q", v)
+			if secretFlags[fl.Name] {
+				shown = "(not shown)"
+			}
+			errs = append(errs, fmt.Errorf("%s: %s is not a valid --%s: %w", name, shown, fl.Name, err))
 		}
 	})
+	return errors.Join(errs...)
 }
 
 func envName(flag string) string {

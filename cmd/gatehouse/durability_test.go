@@ -15,26 +15,65 @@ import (
 // runningMain is a Main started in-process the way the binary starts it.
 type runningMain struct {
 	*Main
-	cancel context.CancelFunc
-	done   chan error
-	closed bool
+	ctx     context.Context
+	cancel  context.CancelFunc
+	done    chan error
+	started bool
+	closed  bool
+}
+
+// testConfig is the binary's default configuration on dsn, listening on a
+// free loopback port.
+func testConfig(dsn string) Config {
+	cfg := DefaultConfig()
+	cfg.Addr = "127.0.0.1:0"
+	cfg.DB = dsn
+	return cfg
 }
 
 // startMain opens Main on dsn, runs it and waits until it is ready. It is
 // stopped when the test ends unless stop was called before.
-func startMain(t *testing.T, dsn string) *runningMain {
+func startMain(t *testing.T, dsn string) *runningMain { return startMainWith(t, testConfig(dsn)) }
+
+// startMainWith is startMain with a configuration of the test's own.
+func startMainWith(t *testing.T, cfg Config) *runningMain {
+	t.Helper()
+	rm := openMain(t, cfg)
+	rm.start()
+	waitReady(t, rm.Addr(), rm.exited())
+	return rm
+}
+
+// openMain opens Main without running it: it answers /livez, but restores
+// nothing until start.
+func openMain(t *testing.T, cfg Config) *runningMain {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	m, err := Open(ctx, Config{Addr: "127.0.0.1:0", DB: dsn, LogFormat: "text"})
+	m, err := Open(ctx, cfg)
 	if err != nil {
 		cancel()
 		t.Fatalf("open main: %v", err)
 	}
-	rm := &runningMain{Main: m, cancel: cancel, done: make(chan error, 1)}
-	go func() { rm.done <- m.Run(ctx) }()
+	rm := &runningMain{Main: m, ctx: ctx, cancel: cancel, done: make(chan error, 1)}
 	t.Cleanup(func() { rm.stop(t) })
-	waitReady(t, m.Addr(), nil)
 	return rm
+}
+
+// start runs Main in the background.
+func (rm *runningMain) start() {
+	rm.started = true
+	go func() { rm.done <- rm.Run(rm.ctx) }()
+}
+
+// exited is closed once Run has returned; Run's error is then in done.
+func (rm *runningMain) exited() <-chan struct{} {
+	ch := make(chan struct{})
+	go func() {
+		err := <-rm.done
+		rm.done <- err
+		close(ch)
+	}()
+	return ch
 }
 
 // stop shuts Main down as the binary does on SIGTERM: cancel, let Run
@@ -45,8 +84,10 @@ func (rm *runningMain) stop(t testing.TB) {
 	}
 	rm.closed = true
 	rm.cancel()
-	if err := <-rm.done; err != nil {
-		t.Errorf("run: %v", err)
+	if rm.started {
+		if err := <-rm.done; err != nil {
+			t.Errorf("run: %v", err)
+		}
 	}
 	rm.Close()
 }

@@ -224,24 +224,43 @@ type apiTarget struct {
 
 // serverProc is a gatehouse binary running as a child process.
 type serverProc struct {
-	cmd    *exec.Cmd
-	addr   string
-	exited chan struct{}
+	cmd     *exec.Cmd
+	addr    string
+	logPath string
+	exited  chan struct{}
+	// waitErr is cmd.Wait's answer, set before exited is closed.
+	waitErr error
 }
 
-// buildGatehouse builds this package's binary once per test.
+var (
+	buildOnce sync.Once
+	builtBin  string
+	buildErr  error
+)
+
+// buildGatehouse builds this package's binary once per test process.
 func buildGatehouse(t *testing.T) string {
 	t.Helper()
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		t.Fatalf("the go tool is needed to build the binary: %v", err)
+	buildOnce.Do(func() {
+		goTool, err := exec.LookPath("go")
+		if err != nil {
+			buildErr = fmt.Errorf("the go tool is needed to build the binary: %w", err)
+			return
+		}
+		dir, err := os.MkdirTemp("", "gatehouse-bin-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		builtBin = filepath.Join(dir, "gatehouse")
+		if out, err := exec.Command(goTool, "build", "-o", builtBin, ".").CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("go build: %w\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
 	}
-	bin := filepath.Join(t.TempDir(), "gatehouse")
-	out, err := exec.Command(goTool, "build", "-o", bin, ".").CombinedOutput()
-	if err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
+	return builtBin
 }
 
 // freeAddr returns a loopback address with a port nobody listens on now.
@@ -255,9 +274,31 @@ func freeAddr(t testing.TB) string {
 	return ln.Addr().String()
 }
 
+// childEnv is the test process's environment without GATEHOUSE_* variables
+// of the developer's shell (a token, another database), which would
+// reconfigure the child behind the flags' back, plus extra.
+func childEnv(extra ...string) []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "GATEHOUSE_") {
+			env = append(env, kv)
+		}
+	}
+	return append(env, extra...)
+}
+
 // startServer runs `gatehouse serve` on dsn and waits until it is ready. The
 // process is killed when the test ends; its log is shown if the test failed.
-func startServer(t *testing.T, bin, dsn string) *serverProc {
+func startServer(t *testing.T, bin, dsn string, args ...string) *serverProc {
+	t.Helper()
+	p := launchServer(t, bin, nil, append([]string{"--db", dsn}, args...)...)
+	waitReady(t, p.addr, p.exited)
+	return p
+}
+
+// launchServer starts `gatehouse serve` with args and env added to the
+// test's environment, without waiting for it.
+func launchServer(t *testing.T, bin string, env []string, args ...string) *serverProc {
 	t.Helper()
 	addr := freeAddr(t)
 	logPath := filepath.Join(t.TempDir(), "server.log")
@@ -265,34 +306,34 @@ func startServer(t *testing.T, bin, dsn string) *serverProc {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin, "serve", "--addr", addr, "--db", dsn, "--log-format", "text")
+	cmd := exec.Command(bin, append([]string{"serve", "--addr", addr, "--log-format", "text"}, args...)...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
-	// GATEHOUSE_* variables of the developer's shell (a token, another
-	// database) would reconfigure the child behind the flags' back.
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "GATEHOUSE_") {
-			cmd.Env = append(cmd.Env, kv)
-		}
-	}
+	cmd.Env = childEnv(env...)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	p := &serverProc{cmd: cmd, addr: addr, exited: make(chan struct{})}
+	p := &serverProc{cmd: cmd, addr: addr, logPath: logPath, exited: make(chan struct{})}
 	go func() {
-		_ = cmd.Wait()
+		p.waitErr = cmd.Wait()
 		logFile.Close()
 		close(p.exited)
 	}()
 	t.Cleanup(func() {
 		p.kill(t)
 		if t.Failed() {
-			if out, err := os.ReadFile(logPath); err == nil {
-				t.Logf("server log (%s):\n%s", addr, out)
-			}
+			t.Logf("server log (%s):\n%s", addr, p.log(t))
 		}
 	})
-	waitReady(t, addr, p.exited)
 	return p
+}
+
+// log returns what the server has logged so far.
+func (p *serverProc) log(t testing.TB) string {
+	out, err := os.ReadFile(p.logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(out)
 }
 
 // kill sends SIGKILL (no shutdown code runs) and waits for the process to
@@ -461,4 +502,13 @@ func checkAllOrNothing(t *testing.T, c *apiClient, res streamResult) {
 	}
 	t.Logf("%d sent, %d acknowledged, %d committed without an answer, %d lost with the process",
 		len(res.attempted), len(res.acked), len(res.attempted)-len(res.acked)-lost, lost)
+}
+
+// TestMain removes the binary buildGatehouse built.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if builtBin != "" {
+		_ = os.RemoveAll(filepath.Dir(builtBin))
+	}
+	os.Exit(code)
 }

@@ -100,3 +100,15 @@ func parseRetryAfter(v string, now time.Time) time.Duration {
 	}
 	return 0
 }
+
+// Wrap returns err classified (see Classify) with what was being done put
+// before its message ("create run: terraform cloud answered 401 …"), so the
+// job's message says which step failed. Wrap of nil is nil.
+func Wrap(what string, err error) error {
+	if err == nil {
+		return nil
+	}
+	e := *Classify(err)
+	e.Message = what + ": " + e.Message
+	return &e
+}

@@ -105,7 +105,7 @@ func TestServer_EventErrorsNameFieldIndexAndApplied(t *testing.T) {
 				Error: `event 1 (system.created): unknown field "date"; did you mean "data"?`}},
 		{"a refused action", event("release-target.deploy", map[string]any{"resourceId": "r1", "environmentId": "prod", "deploymentId": "nope"}),
 			http.StatusNotFound, errorBody{Code: model.ENOTFOUND, Index: ptr(0), Applied: ptr(0),
-				Error: `release-target.deploy: release target r1-prod-nope does not exist`}},
+				Error: `release-target.deploy: release target r1/prod/nope does not exist`}},
 		{"malformed", `{"eventType": `, http.StatusBadRequest, errorBody{Code: model.EINVALID, Field: "body", Applied: ptr(0),
 			Error: `body: malformed JSON: unexpected end of JSON input at byte 13`}},
 	}

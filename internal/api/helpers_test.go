@@ -45,6 +45,14 @@ func (ts *testServer) do(method, path, body string) (int, []byte) {
 
 func (ts *testServer) doWith(method, path, body, token string) (int, []byte) {
 	ts.t.Helper()
+	resp, out := ts.request(method, path, body, token)
+	return resp.StatusCode, out
+}
+
+// request sends a request and returns the response (body read and closed)
+// and its body.
+func (ts *testServer) request(method, path, body, token string) (*http.Response, []byte) {
+	ts.t.Helper()
 	var rd io.Reader
 	if body != "" {
 		rd = strings.NewReader(body)
@@ -68,7 +76,7 @@ func (ts *testServer) doWith(method, path, body, token string) (int, []byte) {
 	if err != nil {
 		ts.t.Fatal(err)
 	}
-	return resp.StatusCode, out
+	return resp, out
 }
 
 // get GETs path and decodes a 200 answer into a generic value.

@@ -30,6 +30,15 @@ func collectionOf[T any](t *store.Table[T]) collection {
 	}
 }
 
+// compositeCollectionOf is collectionOf for a table keyed by the parts of
+// a composite identity, which callers may name by its dashed wire form
+// (engine.FindComposite).
+func compositeCollectionOf[T any](t *store.Table[T], parts int, what string) collection {
+	c := collectionOf(t)
+	c.get = func(r store.Reader, id string) (any, error) { return engine.FindComposite(r, t, id, parts, what) }
+	return c
+}
+
 // collections are the plain entity collections, by URL segment.
 var collections = map[string]collection{
 	"systems":                    collectionOf(store.Systems),
@@ -37,14 +46,14 @@ var collections = map[string]collection{
 	"environments":               collectionOf(store.Environments),
 	"resources":                  collectionOf(store.Resources),
 	"resource-providers":         collectionOf(store.ResourceProviders),
-	"resource-variables":         collectionOf(store.ResourceVariables),
+	"resource-variables":         compositeCollectionOf(store.ResourceVariables, 2, "resource variable"),
 	"deployment-versions":        collectionOf(store.DeploymentVersions),
 	"deployment-variables":       collectionOf(store.DeploymentVariables),
 	"deployment-variable-values": collectionOf(store.DeploymentVariableValues),
 	"job-agents":                 collectionOf(store.JobAgents),
 	"policies":                   collectionOf(store.Policies),
 	"policy-skips":               collectionOf(store.PolicySkips),
-	"user-approval-records":      collectionOf(store.UserApprovalRecords),
+	"user-approval-records":      compositeCollectionOf(store.UserApprovalRecords, 3, "approval record"),
 	"relationship-rules":         collectionOf(store.RelationshipRules),
 	"workflows":                  collectionOf(store.Workflows),
 	"workflow-runs":              collectionOf(store.WorkflowRuns),
@@ -102,14 +111,17 @@ func intParam(r *http.Request, name string, def int) (int, error) {
 }
 
 // snapshot returns a read view of the workspace in the path, or an error
-// when it does not exist.
-func (s *Server) snapshot(r *http.Request) (*engine.Workspace, store.Snapshot, error) {
+// when it does not exist. Every read of one request goes through one view,
+// so that a request never sees part of a commit (a target without the
+// release its job names); done ends it and must be called.
+func (s *Server) snapshot(r *http.Request) (snap store.Snapshot, done func(), err error) {
 	id := r.PathValue("ws")
 	ws, ok := s.engine.Workspace(id)
 	if !ok {
-		return nil, store.Snapshot{}, model.Errorf(model.ENOTFOUND, "workspace %q not found", id)
+		return store.Snapshot{}, func() {}, model.Errorf(model.ENOTFOUND, "workspace %q not found", id)
 	}
-	return ws, ws.Store.Snapshot(), nil
+	snap, done = ws.Store().Read()
+	return snap, done, nil
 }
 
 func (s *Server) writePage(w http.ResponseWriter, r *http.Request, items []any) {
@@ -123,18 +135,22 @@ func (s *Server) writePage(w http.ResponseWriter, r *http.Request, items []any) 
 
 func (s *Server) listCollection(c collection) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, snap, err := s.snapshot(r)
+		snap, done, err := s.snapshot(r)
+		defer done()
 		if err != nil {
 			s.writeError(w, r, err)
 			return
 		}
-		s.writePage(w, r, c.items(snap))
+		items := c.items(snap)
+		done() // the views are built; writing them needs no lock
+		s.writePage(w, r, items)
 	})
 }
 
 func (s *Server) getFromCollection(c collection) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, snap, err := s.snapshot(r)
+		snap, done, err := s.snapshot(r)
+		defer done()
 		if err != nil {
 			s.writeError(w, r, err)
 			return
@@ -144,6 +160,7 @@ func (s *Server) getFromCollection(c collection) http.Handler {
 			s.writeError(w, r, err)
 			return
 		}
+		done()
 		writeJSON(w, http.StatusOK, v)
 	})
 }
@@ -152,7 +169,7 @@ func (s *Server) listWorkspaces(w http.ResponseWriter, r *http.Request) {
 	var items []any
 	for _, id := range s.engine.Workspaces() {
 		if ws, ok := s.engine.Workspace(id); ok {
-			if v, err := store.Workspaces.Get(ws.Store.Snapshot(), id); err == nil {
+			if v, err := store.Workspaces.Get(ws.Store().Snapshot(), id); err == nil {
 				items = append(items, v)
 			}
 		}

@@ -4,10 +4,13 @@ package api
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"crypto/subtle"
 	_ "embed"
 	"io"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -29,14 +32,17 @@ type Config struct {
 	// MaxBodyBytes limits request bodies; DefaultMaxBodyBytes when zero.
 	MaxBodyBytes int64
 	// Token, when set, is required as "Authorization: Bearer <token>" on
-	// every /v1 request.
+	// every /v1 request; a request without it is answered 401 with a
+	// WWW-Authenticate challenge.
 	Token string
 	// Logger receives request errors; slog.Default() when nil.
 	Logger *slog.Logger
 	// Registry collects the API's metrics; none are kept when nil.
 	Registry *prometheus.Registry
-	// Ready reports whether the server takes requests (for /readyz).
-	Ready func() bool
+	// Ready returns nil when the server takes requests, else why not (for
+	// /readyz: restoring, draining, the database cannot be written); always
+	// ready when nil.
+	Ready func() error
 }
 
 // Server is the HTTP API over one engine.
@@ -46,6 +52,7 @@ type Server struct {
 	logger  *slog.Logger
 	mux     *http.ServeMux
 	metrics *metrics
+	outages *outages
 }
 
 // New returns the API for eng.
@@ -56,7 +63,8 @@ func New(eng *engine.Engine, cfg Config) *Server {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	s := &Server{engine: eng, cfg: cfg, logger: cfg.Logger, mux: http.NewServeMux(), metrics: newMetrics(cfg.Registry)}
+	s := &Server{engine: eng, cfg: cfg, logger: cfg.Logger, mux: http.NewServeMux(), metrics: newMetrics(cfg.Registry),
+		outages: newOutages(cfg.Logger)}
 	s.routes()
 	return s
 }
@@ -114,9 +122,11 @@ func (s *Server) routes() {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	s.mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
-		if s.cfg.Ready != nil && !s.cfg.Ready() {
-			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "starting"})
-			return
+		if s.cfg.Ready != nil {
+			if err := s.cfg.Ready(); err != nil {
+				writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "error": err.Error()})
+				return
+			}
 		}
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
@@ -141,18 +151,40 @@ func (s *Server) routes() {
 	}
 }
 
+// auth requires the configured bearer token (RFC 6750). The token is
+// compared as a SHA-256 digest in constant time, so that the time taken
+// reveals neither the token nor its length. A refusal is 401 with a
+// WWW-Authenticate challenge and a JSON error.
 func (s *Server) auth(next http.Handler) http.Handler {
 	if s.cfg.Token == "" {
 		return next
 	}
-	want := "Bearer " + s.cfg.Token
+	want := sha256.Sum256([]byte(s.cfg.Token))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("Authorization") != want {
+		token, given := bearerToken(r.Header.Get("Authorization"))
+		got := sha256.Sum256([]byte(token))
+		if !given || subtle.ConstantTimeCompare(got[:], want[:]) != 1 {
+			challenge := `Bearer realm="gatehouse"`
+			if given {
+				challenge += `, error="invalid_token"`
+			}
+			w.Header().Set("WWW-Authenticate", challenge)
 			s.writeError(w, r, model.Errorf(model.EUNAUTHORIZED, "missing or wrong bearer token"))
 			return
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// bearerToken returns the token of an "Authorization: Bearer <token>"
+// header; the scheme is case-insensitive (RFC 7235).
+func bearerToken(header string) (string, bool) {
+	scheme, token, ok := strings.Cut(header, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	token = strings.TrimLeft(token, " ")
+	return token, token != ""
 }
 
 // postEvents applies an envelope or an array of envelopes and answers once
@@ -172,13 +204,18 @@ func (s *Server) postEvents(w http.ResponseWriter, r *http.Request) {
 		s.writeEventsError(w, r, err)
 		return
 	}
-	err = s.engine.Apply(r.Context(), ws, events)
+	out, err := s.engine.ApplyBatch(r.Context(), ws, events)
 	s.metrics.observeEvents(len(events), model.ErrorCode(err), time.Since(start))
+	s.outages.record(ws, err)
 	if err != nil {
 		s.writeEventsError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusAccepted, map[string]any{"applied": len(events)})
+	answer := map[string]any{"applied": out.Applied}
+	if len(out.Skipped) > 0 {
+		answer["skipped"] = out.Skipped
+	}
+	writeJSON(w, http.StatusAccepted, answer)
 }
 
 // Bounds on reading past the body limit: at least minDrainBytes, at most

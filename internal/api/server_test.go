@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"net/http"
@@ -223,16 +224,23 @@ func TestServer_Pagination(t *testing.T) {
 }
 
 func TestServer_Auth(t *testing.T) {
-	ts := newTestServer(t, engine.Config{}, Config{Token: "s3cret", Ready: func() bool { return true }})
+	ts := newTestServer(t, engine.Config{}, Config{Token: "s3cret", Ready: func() error { return nil }})
 	ts.post(targetEvents("")...)
 	for _, path := range []string{"/v1/workspaces", "/v1/workspaces/" + testWS + "/resources", "/v1/workspaces/" + testWS + "/release-targets/" + targetKey} {
 		for _, token := range []string{"", "wrong", "s3cre", "S3CRET"} {
-			status, body := ts.doWith(http.MethodGet, path, "", token)
-			if status != http.StatusUnauthorized {
-				t.Errorf("GET %s with token %q: %d, want 401", path, token, status)
+			resp, body := ts.request(http.MethodGet, path, "", token)
+			if resp.StatusCode != http.StatusUnauthorized {
+				t.Errorf("GET %s with token %q: %d, want 401", path, token, resp.StatusCode)
 				continue
 			}
 			errorOf(t, body)
+			challenge := resp.Header.Get("WWW-Authenticate")
+			if !strings.HasPrefix(challenge, "Bearer ") {
+				t.Errorf("GET %s with token %q: WWW-Authenticate %q, want a Bearer challenge", path, token, challenge)
+			}
+			if token != "" && !strings.Contains(challenge, `error="invalid_token"`) {
+				t.Errorf("GET %s with a wrong token: WWW-Authenticate %q does not say invalid_token", path, challenge)
+			}
 		}
 		if status, body := ts.doWith(http.MethodGet, path, "", "s3cret"); status != http.StatusOK {
 			t.Errorf("GET %s with the token: %d %s, want 200", path, status, body)
@@ -245,13 +253,19 @@ func TestServer_Auth(t *testing.T) {
 	if status, _ := ts.doWith(http.MethodGet, "/v1/workspaces/"+testWS+"/systems/s9", "", "s3cret"); status != http.StatusNotFound {
 		t.Errorf("an unauthorized event was applied: GET systems/s9 answered %d", status)
 	}
-	// A raw header other than "Bearer <token>" is refused too.
-	req, _ := http.NewRequest(http.MethodGet, ts.srv.URL+"/v1/workspaces", nil)
-	req.Header.Set("Authorization", "s3cret")
-	if resp, err := ts.srv.Client().Do(req); err != nil || resp.StatusCode != http.StatusUnauthorized {
-		t.Errorf("token without Bearer: %v %v, want 401", resp, err)
-	} else {
+	// A raw header other than "Bearer <token>" is refused too; the scheme's
+	// case does not matter (RFC 7235).
+	for header, want := range map[string]int{"s3cret": 401, "Basic s3cret": 401, "Bearer": 401, "bearer s3cret": 200, "BEARER s3cret": 200} {
+		req, _ := http.NewRequest(http.MethodGet, ts.srv.URL+"/v1/workspaces", nil)
+		req.Header.Set("Authorization", header)
+		resp, err := ts.srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
 		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("Authorization %q: %d, want %d", header, resp.StatusCode, want)
+		}
 	}
 	for _, path := range []string{"/livez", "/readyz", "/openapi.json"} {
 		if status, body := ts.doWith(http.MethodGet, path, "", ""); status != http.StatusOK {
@@ -261,12 +275,12 @@ func TestServer_Auth(t *testing.T) {
 }
 
 func TestServer_Readyz(t *testing.T) {
-	ready := false
-	ts := newTestServer(t, engine.Config{}, Config{Ready: func() bool { return ready }})
-	if status, body := ts.do(http.MethodGet, "/readyz", ""); status != http.StatusServiceUnavailable || !strings.Contains(string(body), "starting") {
-		t.Errorf("not ready: %d %s, want 503 starting", status, body)
+	notReady := errors.New("restoring workspaces")
+	ts := newTestServer(t, engine.Config{}, Config{Ready: func() error { return notReady }})
+	if status, body := ts.do(http.MethodGet, "/readyz", ""); status != http.StatusServiceUnavailable || !strings.Contains(string(body), "restoring workspaces") {
+		t.Errorf("not ready: %d %s, want 503 saying why", status, body)
 	}
-	ready = true
+	notReady = nil
 	if status, _ := ts.do(http.MethodGet, "/readyz", ""); status != http.StatusOK {
 		t.Errorf("ready: %d, want 200", status)
 	}

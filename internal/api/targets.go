@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/gatehouse-dev/gatehouse/internal/engine"
 	"github.com/gatehouse-dev/gatehouse/internal/engine/history"
 	"github.com/gatehouse-dev/gatehouse/internal/model"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
@@ -13,23 +14,23 @@ import (
 // releaseTargetView is a release target as the API shows it, with what
 // the engine decided for it.
 type releaseTargetView struct {
-	Key            string         `json:"key"`
-	ResourceID     string         `json:"resourceId"`
-	EnvironmentID  string         `json:"environmentId"`
-	DeploymentID   string         `json:"deploymentId"`
-	DesiredRelease *model.Release `json:"desiredRelease,omitempty"`
-	CurrentRelease *model.Release `json:"currentRelease,omitempty"`
-	LatestJob      *jobView       `json:"latestJob,omitempty"`
+	Key            string          `json:"key"`
+	ResourceID     string          `json:"resourceId"`
+	EnvironmentID  string          `json:"environmentId"`
+	DeploymentID   string          `json:"deploymentId"`
+	DesiredRelease *model.Release  `json:"desiredRelease,omitempty"`
+	CurrentRelease *model.Release  `json:"currentRelease,omitempty"`
+	LatestJob      *engine.JobView `json:"latestJob,omitempty"`
 	// Reason says why the target has no new job, when the engine decided so.
 	Reason             string     `json:"reason,omitempty"`
 	NextEvaluationTime *time.Time `json:"nextEvaluationTime,omitempty"`
 }
 
 func viewTarget(r store.Reader, t *model.ReleaseTarget) releaseTargetView {
-	v := releaseTargetView{Key: t.Key(), ResourceID: t.ResourceID, EnvironmentID: t.EnvironmentID, DeploymentID: t.DeploymentID,
+	v := releaseTargetView{Key: t.WireKey(), ResourceID: t.ResourceID, EnvironmentID: t.EnvironmentID, DeploymentID: t.DeploymentID,
 		CurrentRelease: history.CurrentRelease(r, t.Key())}
 	if j := history.LatestJob(r, t.Key()); j != nil {
-		jv := viewJob(r, j)
+		jv := engine.ViewJob(r, j)
 		v.LatestJob = &jv
 	}
 	st, err := store.TargetStates.Get(r, t.Key())
@@ -51,7 +52,8 @@ func viewTarget(r store.Reader, t *model.ReleaseTarget) releaseTargetView {
 }
 
 func (s *Server) listReleaseTargets(w http.ResponseWriter, r *http.Request) {
-	_, snap, err := s.snapshot(r)
+	snap, done, err := s.snapshot(r)
+	defer done()
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -63,28 +65,13 @@ func (s *Server) listReleaseTargets(w http.ResponseWriter, r *http.Request) {
 			items = append(items, viewTarget(snap, t))
 		}
 	}
+	done()
 	s.writePage(w, r, items)
 }
 
-// jobView is a job with its release, as the API shows it.
-type jobView struct {
-	*model.Job
-	Release       *model.Release           `json:"release,omitempty"`
-	Verifications []*model.JobVerification `json:"verifications,omitempty"`
-}
-
-func viewJob(r store.Reader, j *model.Job) jobView {
-	v := jobView{Job: j, Verifications: store.VerificationsByJob.Get(r, j.ID)}
-	if j.ReleaseID != "" {
-		if rel, err := store.Releases.Get(r, j.ReleaseID); err == nil {
-			v.Release = rel
-		}
-	}
-	return v
-}
-
 func (s *Server) listJobs(w http.ResponseWriter, r *http.Request) {
-	_, snap, err := s.snapshot(r)
+	snap, done, err := s.snapshot(r)
+	defer done()
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -97,17 +84,19 @@ func (s *Server) listJobs(w http.ResponseWriter, r *http.Request) {
 		if (status != "" && j.Status != status) || (agent != "" && j.JobAgentID != agent) {
 			continue
 		}
-		v := viewJob(snap, j)
+		v := engine.ViewJob(snap, j)
 		if f != (targetFilter{}) && (v.Release == nil || !f.match(&v.Release.ReleaseTarget)) {
 			continue
 		}
 		items = append(items, v)
 	}
+	done()
 	s.writePage(w, r, items)
 }
 
 func (s *Server) getJob(w http.ResponseWriter, r *http.Request) {
-	_, snap, err := s.snapshot(r)
+	snap, done, err := s.snapshot(r)
+	defer done()
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -117,34 +106,41 @@ func (s *Server) getJob(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, viewJob(snap, j))
+	v := engine.ViewJob(snap, j)
+	done()
+	writeJSON(w, http.StatusOK, v)
 }
 
 func (s *Server) getReleaseTarget(w http.ResponseWriter, r *http.Request) {
-	_, snap, err := s.snapshot(r)
+	snap, done, err := s.snapshot(r)
+	defer done()
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	t, err := store.ReleaseTargets.Get(snap, r.PathValue("key"))
+	t, err := engine.FindTarget(snap, r.PathValue("key"))
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, viewTarget(snap, t))
+	v := viewTarget(snap, t)
+	done()
+	writeJSON(w, http.StatusOK, v)
 }
 
 func (s *Server) evaluateReleaseTarget(w http.ResponseWriter, r *http.Request) {
-	ws, _, err := s.snapshot(r)
+	snap, done, err := s.snapshot(r)
+	defer done()
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	ev, err := s.engine.Evaluate(ws, r.PathValue("key"), r.URL.Query().Get("versionId"))
+	ev, err := s.engine.Evaluate(snap, r.PathValue("key"), r.URL.Query().Get("versionId"))
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
+	done()
 	writeJSON(w, http.StatusOK, ev)
 }
 
@@ -158,12 +154,13 @@ type relationView struct {
 }
 
 func (s *Server) resourceRelations(w http.ResponseWriter, r *http.Request) {
-	ws, _, err := s.snapshot(r)
+	snap, done, err := s.snapshot(r)
+	defer done()
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	rels, err := s.engine.Relations(ws, model.EntityResource, r.PathValue("id"))
+	rels, err := s.engine.Relations(snap, model.EntityResource, r.PathValue("id"))
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -173,5 +170,6 @@ func (s *Server) resourceRelations(w http.ResponseWriter, r *http.Request) {
 		items = append(items, relationView{Rule: rel.Rule.Model(), Direction: rel.Direction, EntityType: rel.EntityType,
 			EntityID: rel.EntityID, Entity: rel.Entity})
 	}
+	done()
 	s.writePage(w, r, items)
 }

@@ -80,7 +80,7 @@ func BenchmarkTargets(b *testing.B) {
 			eng := New(Config{})
 			applyAll(b, eng, "ws", events)
 			ws, _ := eng.Workspace("ws")
-			if n := store.ReleaseTargets.Count(ws.Store.Snapshot()); n != resources*deps {
+			if n := store.ReleaseTargets.Count(ws.Store().Snapshot()); n != resources*deps {
 				b.Fatalf("want %d targets, got %d", resources*deps, n)
 			}
 		}
@@ -155,7 +155,7 @@ func BenchmarkFanout(b *testing.B) {
 func finishAll(b *testing.B, eng *Engine) {
 	ws, _ := eng.Workspace("ws")
 	var evs []Event
-	for _, j := range store.Jobs.Items(ws.Store.Snapshot()) {
+	for _, j := range store.Jobs.Items(ws.Store().Snapshot()) {
 		if j.Status == model.JobPending {
 			evs = append(evs, event(b, "job.updated", map[string]any{"id": j.ID, "job": map[string]any{"id": j.ID, "status": "successful"},
 				"fieldsToUpdate": []string{"status"}}))

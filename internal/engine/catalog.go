@@ -75,6 +75,9 @@ var deploymentKind = entityKind[model.Deployment]{
 				return err
 			}
 		}
+		if err := u.checkDeploymentAgents(d); err != nil {
+			return err
+		}
 		return checkSelector("deployment.resourceSelector", d.ResourceSelector, selector.ResourceEnv())
 	},
 	afterUpsert: func(u *unit, _, d *model.Deployment) error {

@@ -115,7 +115,7 @@ func snapshot(t testing.TB, eng *engine.Engine, ws string) store.Snapshot {
 	if !ok {
 		t.Fatalf("workspace %s does not exist", ws)
 	}
-	return w.Store.Snapshot()
+	return w.Store().Snapshot()
 }
 
 // TestEngine_FailedCommitChangesNothing fails, in turn, each statement of
@@ -157,7 +157,11 @@ func TestEngine_FailedCommitChangesNothing(t *testing.T) {
 				if code := model.ErrorCode(err); code != model.EUNAVAILABLE {
 					t.Fatalf("statement %d failed: Apply answered %q (%v), want %q", n, code, err, model.EUNAVAILABLE)
 				}
-				assertSameTables(t, fmt.Sprint("memory after failing statement ", n), storetest.Dump(t, snapshot(t, eng, ws), false), memBefore)
+				// Durable tables only: a failure whose outcome is unknown makes
+				// the engine load the workspace again, which re-derives the
+				// targets' states (their reasons) from the same rows.
+				assertSameTables(t, fmt.Sprint("memory after failing statement ", n),
+					durableOf(storetest.Dump(t, snapshot(t, eng, ws), false)), durableOf(memBefore))
 				assertSameTables(t, fmt.Sprint("database after failing statement ", n), loadDurable(t, db, ws), dbBefore)
 				if t.Failed() || n > 100 {
 					t.FailNow()
@@ -202,7 +206,7 @@ func TestEngine_EventIDIsIdempotent(t *testing.T) {
 			mustApply(t, eng, ws, pipeline(t)...)
 			mustApply(t, eng, ws, resourceCreated(t, "r1", ""))
 			target := map[string]any{"resourceId": "r1", "environmentId": "prod", "deploymentId": "api"}
-			const key = "r1-prod-api"
+			key := model.CompositeKey("r1", "prod", "api")
 
 			// completeAll marks the target's pending jobs successful, so that
 			// nothing but the event id stops another redeploy.

@@ -12,10 +12,12 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"sort"
+	"net/url"
+	"strings"
 	"sync"
 	"time"
 
+	"github.com/gatehouse-dev/gatehouse/internal/agents"
 	"github.com/gatehouse-dev/gatehouse/internal/model"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
 )
@@ -62,11 +64,66 @@ type Config struct {
 	// HTTPClient is used by verification metric providers that speak HTTP;
 	// http.DefaultClient when nil.
 	HTTPClient *http.Client
+	// OutcomeUnknown reports whether a failed commit may nonetheless have
+	// been applied by the database (the connection dropped after COMMIT
+	// was sent, a timeout mid-commit, an fsync error after the write).
+	// After such a failure the workspace is loaded again from the database
+	// before it takes another event, so that memory always equals the
+	// database. Nil treats every failure except a refused write (a
+	// constraint violation) as unknown.
+	OutcomeUnknown func(error) bool
+	// EventIDRetention is how long processed event ids are remembered for
+	// idempotency; DefaultEventIDRetention when zero.
+	EventIDRetention time.Duration
+	// Agents are the job agent types: a job agent's type must be one of
+	// them and its config must validate. Nil accepts any type unchecked
+	// (tests of decisions alone).
+	Agents agents.Registry
+	// OnJobs, when set, is told after every commit which jobs it created
+	// or changed, as stored: the dispatcher's feed. It must not block.
+	OnJobs func(workspaceID string, jobs []*model.Job)
 }
 
-// Sealer encrypts a clear sensitive value into its stored form.
+// DefaultEventIDRetention is how long an event id is remembered unless
+// Config.EventIDRetention says otherwise: a redelivery later than that is
+// applied again.
+const DefaultEventIDRetention = 7 * 24 * time.Hour
+
+// Sealer encrypts sensitive values into their stored form and opens them.
+// Each ciphertext is bound to where its value lives (see
+// VariableValueBinding and ResourceVariableBinding): it opens only under
+// that binding, so a ciphertext copied to another workspace or variable
+// does not open there.
 type Sealer interface {
-	Seal(clear string) (*model.SensitiveValue, error)
+	// Seal returns the stored form of clear, bound to binding, with its
+	// keyed hash and the binding recorded.
+	Seal(clear, binding string) (*model.SensitiveValue, error)
+	// Open returns the clear text of v, which must have been sealed under
+	// binding; the binding v carries is not consulted.
+	Open(v *model.SensitiveValue, binding string) (string, error)
+	// Hash returns the keyed hash Seal records for clear.
+	Hash(clear string) string
+}
+
+// VariableValueBinding is the binding of the sealed value of deployment
+// variable value id in workspace ws.
+func VariableValueBinding(ws, id string) string {
+	return sealBinding(ws, "deploymentVariableValue", id)
+}
+
+// ResourceVariableBinding is the binding of the sealed value of resource
+// resourceID's variable key in workspace ws.
+func ResourceVariableBinding(ws, resourceID, key string) string {
+	return sealBinding(ws, "resourceVariable", resourceID, key)
+}
+
+// sealBinding joins path segments, each escaped, so that ids containing "/"
+// cannot make two places share a binding.
+func sealBinding(parts ...string) string {
+	for i, p := range parts {
+		parts[i] = url.PathEscape(p)
+	}
+	return strings.Join(parts, "/")
 }
 
 // Engine holds every workspace this process serves. It is safe for
@@ -82,15 +139,7 @@ type Engine struct {
 	bg     context.Context
 	cancel context.CancelFunc
 	loops  sync.WaitGroup
-}
-
-// Workspace is one workspace's in-memory state.
-type Workspace struct {
-	// ID is the workspace id.
-	ID string
-	// Store holds the workspace's entities; readers use Store.Snapshot.
-	Store  *store.Store
-	wakeup wakeup
+	intake intake
 }
 
 // New returns an engine with no workspaces loaded.
@@ -107,113 +156,14 @@ func New(cfg Config) *Engine {
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = http.DefaultClient
 	}
+	if cfg.OutcomeUnknown == nil {
+		cfg.OutcomeUnknown = func(err error) bool { return model.ErrorCode(err) != model.ECONFLICT }
+	}
+	if cfg.EventIDRetention <= 0 {
+		cfg.EventIDRetention = DefaultEventIDRetention
+	}
 	bg, cancel := context.WithCancel(context.Background())
 	return &Engine{cfg: cfg, workspaces: map[string]*Workspace{}, bg: bg, cancel: cancel}
-}
-
-// Workspace returns a workspace that exists (has applied at least one event).
-func (e *Engine) Workspace(id string) (*Workspace, bool) {
-	e.mu.RLock()
-	ws, ok := e.workspaces[id]
-	e.mu.RUnlock()
-	if !ok || !store.Workspaces.Has(ws.Store.Snapshot(), id) {
-		return nil, false
-	}
-	return ws, true
-}
-
-// Workspaces returns the ids of every existing workspace, sorted.
-func (e *Engine) Workspaces() []string {
-	e.mu.RLock()
-	defer e.mu.RUnlock()
-	ids := make([]string, 0, len(e.workspaces))
-	for id, ws := range e.workspaces {
-		if store.Workspaces.Has(ws.Store.Snapshot(), id) {
-			ids = append(ids, id)
-		}
-	}
-	sort.Strings(ids)
-	return ids
-}
-
-func (e *Engine) newStore(id string) (*store.Store, error) {
-	opts := []store.Option{store.WithClock(e.cfg.Clock)}
-	if e.cfg.Persister != nil {
-		opts = append(opts, store.WithPersister(e.cfg.Persister))
-	}
-	return store.New(id, opts...)
-}
-
-// workspaceFor returns the workspace, creating an empty one in memory; it
-// only becomes visible once an event commits in it.
-func (e *Engine) workspaceFor(id string) (*Workspace, error) {
-	e.mu.RLock()
-	ws, ok := e.workspaces[id]
-	e.mu.RUnlock()
-	if ok {
-		return ws, nil
-	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if ws, ok := e.workspaces[id]; ok {
-		return ws, nil
-	}
-	st, err := e.newStore(id)
-	if err != nil {
-		return nil, err
-	}
-	ws = &Workspace{ID: id, Store: st}
-	e.workspaces[id] = ws
-	return ws, nil
-}
-
-// Restore loads every stored workspace, rebuilding derived state (release
-// targets) from the stored entities. It logs one line per workspace.
-func (e *Engine) Restore(ctx context.Context) error {
-	if e.cfg.Loader == nil {
-		return nil
-	}
-	ids, err := e.cfg.Loader.Workspaces(ctx)
-	if err != nil {
-		return fmt.Errorf("restore: %w", err)
-	}
-	for _, id := range ids {
-		start := time.Now()
-		st, err := e.newStore(id)
-		if err != nil {
-			return err
-		}
-		counts, err := e.cfg.Loader.LoadWorkspace(ctx, id, st)
-		if err != nil {
-			return fmt.Errorf("restore workspace %s: %w", id, err)
-		}
-		ws := &Workspace{ID: id, Store: st}
-		// Derived state is rebuilt and every target evaluated once, so that
-		// time-based decisions due while the process was down are taken now.
-		err = e.work(ctx, ws, Event{Type: "restore"}, func(u *unit) error {
-			if err := u.rebuildDerived(); err != nil {
-				return err
-			}
-			u.markAll()
-			return nil
-		})
-		if err != nil {
-			return fmt.Errorf("restore workspace %s: %w", id, err)
-		}
-		targets := store.ReleaseTargets.Count(st.Snapshot())
-		e.mu.Lock()
-		e.workspaces[id] = ws
-		e.mu.Unlock()
-		e.resumeVerifications(ws)
-		attrs := []any{"workspace", id, "releaseTargets", targets, "duration", time.Since(start).Round(time.Millisecond)}
-		for _, t := range store.Tables {
-			if n := counts[t.TableName()]; n > 0 {
-				attrs = append(attrs, t.TableName(), n)
-			}
-		}
-		e.cfg.Logger.Info("workspace restored", attrs...)
-	}
-	return nil
 }
 
 // Apply applies events to workspace wsID in order, each as its own unit of
@@ -223,46 +173,76 @@ func (e *Engine) Restore(ctx context.Context) error {
 // stops at the first event that fails and returns an *EventError with its
 // position; the events before it are committed. Every payload is checked
 // for poison (wire.Check) before its handler runs. If the commit itself
-// fails, none of the events is applied and the error says so.
+// fails, none of the events is applied and the error says so. While
+// refused (Refuse, Drain) it applies nothing and returns the refusal.
 func (e *Engine) Apply(ctx context.Context, wsID string, events []Event) error {
+	_, err := e.ApplyBatch(ctx, wsID, events)
+	return err
+}
+
+// Outcome is what applying a batch did besides its effects.
+type Outcome struct {
+	// Applied is the number of events applied (and committed).
+	Applied int
+	// Skipped are resources of provider sets left out because another
+	// provider owns their identifiers.
+	Skipped []SkippedResource
+}
+
+// ApplyBatch is Apply, also answering what the batch did.
+func (e *Engine) ApplyBatch(ctx context.Context, wsID string, events []Event) (Outcome, error) {
 	if err := checkWorkspaceID(wsID); err != nil {
-		return err
+		return Outcome{}, err
 	}
-	ws, err := e.workspaceFor(wsID)
-	if err != nil {
-		return err
+	if err := e.admit(); err != nil {
+		return Outcome{}, err
 	}
-	tx := ws.Store.Begin(ctx)
+	defer e.intake.inHand.Done()
+	ws := e.acquire(wsID)
+	defer e.release(ws)
+	ws.mu.Lock()
+	defer ws.mu.Unlock()
+	if err := e.freshen(ctx, ws); err != nil {
+		return Outcome{}, err
+	}
+	tx := ws.Store().Begin(ctx)
 	defer tx.Abort()
 	var failed error
 	var after effects
-	applied := 0
+	var out Outcome
 	for i, ev := range events {
 		h, err := handlerFor(ev)
 		if err != nil {
-			failed = eventError(i, applied, len(events), ev, err)
+			failed = eventError(i, out.Applied, len(events), ev, err)
 			break
 		}
 		sp := tx.Savepoint()
 		eff, err := e.applyIn(tx, ws, ev, func(u *unit) error { return h(u, ev.Data) })
 		if err != nil {
 			tx.RollbackTo(sp)
-			failed = eventError(i, applied, len(events), ev, err)
+			failed = eventError(i, out.Applied, len(events), ev, err)
 			break
 		}
+		for _, s := range eff.skipped {
+			s.Index = i
+			out.Skipped = append(out.Skipped, s)
+		}
 		after.merge(eff)
-		applied++
+		out.Applied++
 	}
-	if applied > 0 {
-		if err := commit(tx); err != nil {
-			if applied > 1 || failed != nil {
-				err = fmt.Errorf("none of the %d events was applied: %w", applied, err)
+	if out.Applied > 0 {
+		if err := e.pruneEventIDs(tx, ws); err != nil {
+			return Outcome{}, err
+		}
+		if err := e.commit(ws, tx); err != nil {
+			if out.Applied > 1 || failed != nil {
+				err = fmt.Errorf("none of the %d events was applied: %w", out.Applied, err)
 			}
-			return err
+			return Outcome{}, err
 		}
 		e.afterCommit(ws, after)
 	}
-	return failed
+	return out, failed
 }
 
 func eventError(i, applied, n int, ev Event, err error) error {
@@ -270,15 +250,20 @@ func eventError(i, applied, n int, ev Event, err error) error {
 }
 
 // work runs fn as one unit of work in its own transaction, for the engine's
-// internal events (scheduled ticks, restores).
+// internal events (scheduled ticks, measurements, agent results).
 func (e *Engine) work(ctx context.Context, ws *Workspace, ev Event, fn func(u *unit) error) error {
-	tx := ws.Store.Begin(ctx)
+	ws.mu.Lock()
+	defer ws.mu.Unlock()
+	if err := e.freshen(ctx, ws); err != nil {
+		return err
+	}
+	tx := ws.Store().Begin(ctx)
 	defer tx.Abort()
 	eff, err := e.applyIn(tx, ws, ev, fn)
 	if err != nil {
 		return err
 	}
-	if err := commit(tx); err != nil {
+	if err := e.commit(ws, tx); err != nil {
 		return err
 	}
 	e.afterCommit(ws, eff)
@@ -291,6 +276,8 @@ type effects struct {
 	wakeAt time.Time
 	// verifications are the verifications it started.
 	verifications []string
+	// skipped are resources of provider sets it left out.
+	skipped []SkippedResource
 }
 
 func (a *effects) merge(b effects) {
@@ -311,38 +298,63 @@ func (e *Engine) afterCommit(ws *Workspace, eff effects) {
 // triggers and its id. It returns when the event's decisions want to be
 // looked at again.
 func (e *Engine) applyIn(tx *store.Tx, ws *Workspace, ev Event, fn func(u *unit) error) (effects, error) {
-	if ev.ID != "" && store.ProcessedEvents.Has(tx, ev.ID) {
-		return effects{}, nil
+	if done, err := alreadyApplied(tx, ev); done || err != nil {
+		return effects{}, err
 	}
 	if !store.Workspaces.Has(tx, ws.ID) {
 		if err := store.Workspaces.Upsert(tx, ws.ID, &model.Workspace{ID: ws.ID, CreatedAt: tx.Now()}); err != nil {
 			return effects{}, err
 		}
 	}
-	u := &unit{tx: tx, engine: e}
+	u := &unit{tx: tx, engine: e, ws: ws}
 	if err := fn(u); err != nil {
 		return effects{}, err
 	}
 	if err := u.reconcile(); err != nil {
 		return effects{}, err
 	}
-	if ev.ID != "" {
-		rec := &model.ProcessedEvent{ID: ev.ID, EventType: ev.Type, ProcessedAt: tx.Now()}
-		if err := store.ProcessedEvents.Upsert(tx, ev.ID, rec); err != nil {
-			return effects{}, err
-		}
+	if err := recordApplied(tx, ev); err != nil {
+		return effects{}, err
 	}
-	return effects{wakeAt: u.wakeAt, verifications: u.verifications}, nil
+	return effects{wakeAt: u.wakeAt, verifications: u.verifications, skipped: u.skipped}, nil
 }
 
 // commit makes tx durable and visible. A database failure is reported as
-// unavailable: the events were not applied and may be sent again.
-func commit(tx *store.Tx) error {
+// unavailable. When the database may have applied the write all the same,
+// the workspace is marked stale: it is loaded again before its next event,
+// so that memory never drifts from the database (SPEC's promise that
+// nothing is applied twice rests on the event ids the reload brings back).
+func (e *Engine) commit(ws *Workspace, tx *store.Tx) error {
 	err := tx.Commit()
-	if err != nil && model.ErrorCode(err) == model.EINTERNAL {
+	if err == nil {
+		e.jobsCommitted(ws, tx.Committed())
+		return nil
+	}
+	// Without a loader memory is all there is: nothing to load again.
+	if e.cfg.Loader != nil && e.cfg.OutcomeUnknown(err) && !ws.stale.Swap(true) {
+		e.cfg.Logger.Warn("a commit failed and may have been applied; the workspace is loaded again from the database before its next event",
+			"workspace", ws.ID, "err", err)
+	}
+	if model.ErrorCode(err) == model.EINTERNAL {
 		return &model.Error{Code: model.EUNAVAILABLE, Message: err.Error()}
 	}
 	return err
+}
+
+// jobsCommitted tells OnJobs about the jobs a commit wrote.
+func (e *Engine) jobsCommitted(ws *Workspace, changes []store.Change) {
+	if e.cfg.OnJobs == nil {
+		return
+	}
+	var jobs []*model.Job
+	for _, c := range changes {
+		if c.Table == store.Schema(store.Jobs) && c.After != nil {
+			jobs = append(jobs, c.After.(*model.Job))
+		}
+	}
+	if len(jobs) > 0 {
+		e.cfg.OnJobs(ws.ID, jobs)
+	}
 }
 
 func earlier(a, b time.Time) time.Time {
@@ -356,6 +368,7 @@ func earlier(a, b time.Time) time.Time {
 type unit struct {
 	tx     *store.Tx
 	engine *Engine
+	ws     *Workspace
 	// dirty are the targets to re-evaluate before commit.
 	dirty map[string]*model.ReleaseTarget
 	// redeploy are the targets that get a job for their desired release
@@ -365,4 +378,6 @@ type unit struct {
 	wakeAt time.Time
 	// verifications are the verifications started, measured after commit.
 	verifications []string
+	// skipped are the resources of provider sets that were not applied.
+	skipped []SkippedResource
 }

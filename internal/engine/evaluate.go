@@ -19,13 +19,14 @@ type Evaluation struct {
 }
 
 // Evaluate answers, without changing anything, how the target's policies
-// judge a version now. An empty versionID means the deployment's newest
+// judge a version now, reading snap (a workspace's Store().Read()). An empty versionID means the deployment's newest
 // version.
-func (e *Engine) Evaluate(ws *Workspace, targetKey, versionID string) (*Evaluation, error) {
-	snap := ws.Store.Snapshot()
-	t, err := store.ReleaseTargets.Get(snap, targetKey)
+//
+// targetKey is read as FindTarget reads it.
+func (e *Engine) Evaluate(snap store.Reader, targetKey, versionID string) (*Evaluation, error) {
+	t, err := FindTarget(snap, targetKey)
 	if err != nil {
-		return nil, model.Errorf(model.ENOTFOUND, "release target %q not found", targetKey)
+		return nil, err
 	}
 	var v *model.DeploymentVersion
 	if versionID == "" {
@@ -63,8 +64,7 @@ func (e *Engine) Evaluate(ws *Workspace, targetKey, versionID string) (*Evaluati
 }
 
 // Relations returns every relation of one entity, both directions.
-func (e *Engine) Relations(ws *Workspace, entityType, id string) ([]Relation, error) {
-	snap := ws.Store.Snapshot()
+func (e *Engine) Relations(snap store.Reader, entityType, id string) ([]Relation, error) {
 	if _, ok := entityVars(snap, entityType, id); !ok {
 		return nil, model.Errorf(model.ENOTFOUND, "%s %q not found", entityType, id)
 	}

@@ -39,6 +39,12 @@ func (k entityKind[T]) upsert(u *unit, data json.RawMessage) error {
 	if err != nil {
 		return err
 	}
+	return k.put(u, v)
+}
+
+// put checks, validates and writes one entity, then runs its kind's
+// follow-up (target maintenance, marking targets).
+func (k entityKind[T]) put(u *unit, v *T) error {
 	// check fills defaults (a version's status, a creation time) before the
 	// entity is validated as a whole.
 	if k.check != nil {
@@ -73,14 +79,19 @@ func (k entityKind[T]) remove(u *unit, data json.RawMessage) error {
 	if err != nil {
 		return err
 	}
-	id := k.table.Key(v)
-	old, err := k.table.Get(u.tx, id)
+	old, err := k.table.Get(u.tx, k.table.Key(v))
 	if errors.Is(err, model.ErrNotFound) {
 		return nil
 	}
 	if err != nil {
 		return err
 	}
+	return k.delete(u, old)
+}
+
+// delete removes a stored entity with its kind's cascade and follow-up.
+func (k entityKind[T]) delete(u *unit, old *T) error {
+	id := k.table.Key(old)
 	if k.beforeRemove != nil {
 		if err := k.beforeRemove(u, old); err != nil {
 			return err
@@ -104,14 +115,8 @@ func buildHandlers() map[string]handler {
 	environmentKind.register(m)
 	deploymentKind.register(m)
 	resourceKind.register(m)
-	entityKind[model.ResourceProvider]{name: "resource-provider", table: store.ResourceProviders}.register(m)
-	entityKind[model.JobAgent]{name: "job-agent", table: store.JobAgents, check: func(u *unit, a *model.JobAgent) error {
-		a.WorkspaceID = u.tx.WorkspaceID()
-		if a.Config == nil {
-			a.Config = map[string]any{}
-		}
-		return nil
-	}}.register(m)
+	providerKind.register(m)
+	jobAgentKind.register(m)
 	versionKind.register(m)
 	deploymentVariableKind.register(m)
 	variableValueKind.register(m)
@@ -126,6 +131,7 @@ func buildHandlers() map[string]handler {
 	m["system-environment.linked"] = environmentLinks.handler(true)
 	m["system-environment.unlinked"] = environmentLinks.handler(false)
 	m["resource-variables.bulk-updated"] = bulkUpdateResourceVariables
+	m["resource-provider.set-resources"] = setProviderResources
 	m["workflow-run.created"] = createWorkflowRun
 	m["job.updated"] = updateJob
 	m["release-target.deploy"] = deployReleaseTarget

@@ -96,7 +96,7 @@ func BenchmarkRestore(b *testing.B) {
 				}
 				b.ReportMetric(time.Since(start).Seconds(), "s/restore")
 				ws, _ := fresh.Workspace("ws")
-				if n := store.ReleaseTargets.Count(ws.Store.Snapshot()); n != resources {
+				if n := store.ReleaseTargets.Count(ws.Store().Snapshot()); n != resources {
 					b.Fatalf("want %d targets after restore, got %d", resources, n)
 				}
 				runtime.GC()

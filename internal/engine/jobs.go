@@ -88,14 +88,10 @@ func (u *unit) rollback(t *model.ReleaseTarget, failed *model.Job, wants func(*m
 	if !wanted || current == nil || current.ID == failed.ReleaseID {
 		return nil
 	}
-	// Roll back to exactly what ran before: its release and the variables
-	// its successful job was given, not a re-resolution of today's.
-	rr := &resolvedRelease{release: current, dispatch: current.Variables}
-	if last := history.LatestSuccessful(u.tx, t.Key()); last != nil && last.DispatchContext != nil {
-		rr.dispatch = last.DispatchContext.Variables
-	}
-	for _, j := range newJobs(u.tx, te, rr, u.tx.Now()) {
-		j.Metadata = map[string]string{"rollbackOf": failed.ID}
+	// Roll back to exactly what ran before.
+	rr := rerun(u.tx, t.Key(), current)
+	for _, j := range newJobs(u.tx, te, rr, u.tx.Now(), chooseAgents(u.tx, te, current)) {
+		j.Metadata = map[string]string{metaRollbackOf: failed.ID}
 		if err := store.Jobs.Upsert(u.tx, j.ID, j); err != nil {
 			return err
 		}

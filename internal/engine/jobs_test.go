@@ -34,7 +34,7 @@ func TestEngine_JobAgents(t *testing.T) {
 		{"jobAgentId without entries", nil, "a1", []string{"a1"}},
 		{"no entry's selector holds", []map[string]any{{"ref": "a1", "selector": "false"}}, "a1", []string{""}},
 		{"a missing agent ref is unusable", []map[string]any{{"ref": "nope"}}, "", []string{""}},
-		{"a missing agent ref is skipped", []map[string]any{{"ref": "nope"}, {"ref": "a2"}}, "", []string{"a2"}},
+		{"a missing agent ref gives its own invalid job", []map[string]any{{"ref": "nope"}, {"ref": "a2"}}, "", []string{"", "a2"}},
 		{"a missing jobAgentId", nil, "nope", []string{""}},
 		{"no agent at all", nil, "", []string{""}},
 	}
@@ -280,13 +280,17 @@ func TestEngine_SensitiveValues(t *testing.T) {
 	const clear = "s3cret"
 	secret := map[string]any{"sensitive": clear}
 	tests := []struct {
-		name  string
-		event string
-		data  any
+		name    string
+		event   string
+		data    any
+		binding func(ws string) string
 	}{
-		{"deployment variable value", "deployment-variable-value.created", variableValue("val", "token", 1, cel("true"), secret)},
-		{"resource variable", "resource-variable.created", map[string]any{"resourceId": "r1", "key": "token", "value": secret}},
-		{"bulk resource variables", "resource-variables.bulk-updated", map[string]any{"resourceId": "r1", "variables": map[string]any{"token": secret}}},
+		{"deployment variable value", "deployment-variable-value.created", variableValue("val", "token", 1, cel("true"), secret),
+			func(ws string) string { return VariableValueBinding(ws, "val") }},
+		{"resource variable", "resource-variable.created", map[string]any{"resourceId": "r1", "key": "token", "value": secret},
+			func(ws string) string { return ResourceVariableBinding(ws, "r1", "token") }},
+		{"bulk resource variables", "resource-variables.bulk-updated", map[string]any{"resourceId": "r1", "variables": map[string]any{"token": secret}},
+			func(ws string) string { return ResourceVariableBinding(ws, "r1", "token") }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -312,7 +316,10 @@ func TestEngine_SensitiveValues(t *testing.T) {
 			}
 			sens, _ := j.DispatchContext.Variables["token"].V.(map[string]any)["sensitive"].(map[string]any)
 			ct, _ := sens["ciphertext"].(string)
-			opened, err := sealer.Open(&model.SensitiveValue{Ciphertext: ct})
+			if sens["binding"] != tt.binding(h.ws) {
+				t.Errorf("dispatch variable bound to %v, want %s", sens["binding"], tt.binding(h.ws))
+			}
+			opened, err := sealer.Open(&model.SensitiveValue{Ciphertext: ct}, tt.binding(h.ws))
 			if err != nil || opened != clear {
 				t.Fatalf("dispatch variable %v does not open to the secret: %q, %v", j.DispatchContext.Variables["token"], opened, err)
 			}

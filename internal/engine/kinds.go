@@ -2,7 +2,6 @@ package engine
 
 import (
 	"encoding/json"
-	"errors"
 	"strconv"
 
 	"github.com/gatehouse-dev/gatehouse/internal/engine/history"
@@ -26,6 +25,13 @@ var versionKind = entityKind[model.DeploymentVersion]{
 		}
 		if v.Status == "" {
 			v.Status = model.VersionReady
+		}
+		if v.JobAgentConfig == nil {
+			v.JobAgentConfig = map[string]any{}
+		}
+		owner := configBinding(u.tx.WorkspaceID(), "deploymentVersion", v.ID)
+		if err := u.checkJobConfig("deploymentVersion.jobAgentConfig", owner, v.JobAgentConfig, nil); err != nil {
+			return err
 		}
 		if err := requireExists(u.tx, store.Deployments, "deploymentVersion.deploymentId", v.DeploymentID); err != nil {
 			return err
@@ -72,7 +78,7 @@ var variableValueKind = entityKind[model.DeploymentVariableValue]{
 		if err := requireExists(u.tx, store.DeploymentVariables, "deploymentVariableValue.deploymentVariableId", v.DeploymentVariableID); err != nil {
 			return err
 		}
-		if err := u.seal("deploymentVariableValue.value", &v.Value); err != nil {
+		if err := u.seal("deploymentVariableValue.value", VariableValueBinding(u.tx.WorkspaceID(), v.ID), &v.Value); err != nil {
 			return err
 		}
 		return checkSelector("deploymentVariableValue.resourceSelector", v.ResourceSelector, selector.ResourceEnv())
@@ -97,7 +103,7 @@ var resourceVariableKind = entityKind[model.ResourceVariable]{
 		if err := requireExists(u.tx, store.Resources, "resourceVariable.resourceId", v.ResourceID); err != nil {
 			return err
 		}
-		return u.seal("resourceVariable.value", &v.Value)
+		return u.seal("resourceVariable.value", ResourceVariableBinding(u.tx.WorkspaceID(), v.ResourceID, v.Key), &v.Value)
 	},
 	afterUpsert: func(u *unit, _, v *model.ResourceVariable) error { u.markResource(v.ResourceID); return nil },
 	afterRemove: func(u *unit, v *model.ResourceVariable) error { u.markResource(v.ResourceID); return nil },
@@ -270,7 +276,7 @@ func bulkUpdateResourceVariables(u *unit, data json.RawMessage) error {
 		if err := v.Validate(); err != nil {
 			return err
 		}
-		if err := u.seal("variables."+key, &v.Value); err != nil {
+		if err := u.seal("variables."+key, ResourceVariableBinding(u.tx.WorkspaceID(), v.ResourceID, key), &v.Value); err != nil {
 			return err
 		}
 		if err := store.ResourceVariables.Upsert(u.tx, v.ID(), v); err != nil {
@@ -278,116 +284,6 @@ func bulkUpdateResourceVariables(u *unit, data json.RawMessage) error {
 		}
 	}
 	return nil
-}
-
-// updateJob applies job.updated: the fields named in fieldsToUpdate are
-// copied from the payload's job onto the stored job.
-func updateJob(u *unit, data json.RawMessage) error {
-	var ev struct {
-		ID             string          `json:"id"`
-		AgentID        string          `json:"agentId"`
-		ExternalID     string          `json:"externalId"`
-		Job            json.RawMessage `json:"job"`
-		FieldsToUpdate []string        `json:"fieldsToUpdate"`
-	}
-	if err := wire.Decode(data, &ev, ""); err != nil {
-		return err
-	}
-	if len(ev.Job) == 0 {
-		return model.Invalid("job", "is required")
-	}
-	var patch model.Job
-	if err := wire.Decode(ev.Job, &patch, "job"); err != nil {
-		return err
-	}
-	cur, err := findJob(u.tx, ev.ID, ev.AgentID, ev.ExternalID, patch.ID)
-	if err != nil {
-		return err
-	}
-	next, err := applyJobFields(cur, &patch, ev.Job, ev.FieldsToUpdate)
-	if err != nil {
-		return err
-	}
-	next.UpdatedAt = u.tx.Now()
-	if err := next.Validate(); err != nil {
-		return err
-	}
-	if err := store.Jobs.Upsert(u.tx, next.ID, next); err != nil {
-		return err
-	}
-	if next.Status != cur.Status {
-		return u.jobStatusChanged(cur, next)
-	}
-	return nil
-}
-
-// findJob finds the job a job.updated event names, by id or by agent and
-// external id, refusing ids that disagree.
-func findJob(r store.Reader, id, agentID, externalID, bodyID string) (*model.Job, error) {
-	if id != "" && bodyID != "" && id != bodyID {
-		return nil, model.Invalid("job.id", "%q does not match id %q", bodyID, id)
-	}
-	if id == "" {
-		id = bodyID
-	}
-	if id != "" {
-		j, err := store.Jobs.Get(r, id)
-		if errors.Is(err, model.ErrNotFound) {
-			return nil, model.Errorf(model.ENOTFOUND, "job %q does not exist", id)
-		}
-		if err == nil && agentID != "" && externalID != "" && (j.JobAgentID != agentID || j.ExternalID != externalID) {
-			return nil, model.Invalid("agentId", "job %s is not known to agent %q as %q", id, agentID, externalID)
-		}
-		return j, err
-	}
-	if agentID == "" || externalID == "" {
-		return nil, model.Invalid("id", "give id, or agentId and externalId")
-	}
-	j, err := store.JobsByExternalID.First(r, store.ExternalKey(agentID, externalID))
-	if errors.Is(err, model.ErrNotFound) {
-		return nil, model.Errorf(model.ENOTFOUND, "no job with agent %q and external id %q", agentID, externalID)
-	}
-	return j, err
-}
-
-// applyJobFields returns a copy of cur with the named fields taken from
-// patch. Fields that fix what a job is (its id, release and dispatch
-// context) cannot be changed.
-func applyJobFields(cur, patch *model.Job, raw json.RawMessage, fields []string) (*model.Job, error) {
-	next := *cur
-	if len(fields) == 0 {
-		var present map[string]json.RawMessage
-		_ = json.Unmarshal(raw, &present)
-		for k := range present {
-			fields = append(fields, k)
-		}
-	}
-	for _, f := range fields {
-		switch f {
-		case "status":
-			next.Status = patch.Status
-		case "message":
-			next.Message = patch.Message
-		case "externalId":
-			next.ExternalID = patch.ExternalID
-		case "startedAt":
-			next.StartedAt = patch.StartedAt
-		case "completedAt":
-			next.CompletedAt = patch.CompletedAt
-		case "metadata":
-			next.Metadata = patch.Metadata
-		case "traceToken":
-			next.TraceToken = patch.TraceToken
-		case "jobAgentConfig":
-			next.JobAgentConfig = patch.JobAgentConfig
-		case "updatedAt", "createdAt", "id", "jobAgentId", "releaseId", "workflowJobId", "dispatchContext":
-			// Immutable or set by the engine; a value equal to the current
-			// one is tolerated because producers echo the whole job back.
-		default:
-			return nil, model.Invalid("fieldsToUpdate", "unknown field %q", f)
-		}
-	}
-	return &next, nil
 }
 
 // deployReleaseTarget handles release-target.deploy: a new job for the
@@ -421,19 +317,40 @@ func tick(u *unit, _ json.RawMessage) error {
 	return nil
 }
 
-// seal replaces the clear text of a sensitive value with its sealed form
-// before anything is stored.
-func (u *unit) seal(field string, v *model.Value) error {
-	if v.Sensitive == nil || v.Sensitive.Value == "" {
+// seal turns a sensitive value given on input into its stored form, bound
+// to binding, before anything is stored: clear text is sealed; a ciphertext
+// must open under binding (one sealed for another workspace or variable, or
+// with another key, is refused) and keeps its bytes, with its hash computed
+// again from the clear text. A binding or hash given on input is never
+// trusted.
+func (u *unit) seal(field, binding string, v *model.Value) error {
+	s := v.Sensitive
+	if s == nil {
 		return nil
 	}
-	if u.engine == nil || u.engine.cfg.Sealer == nil {
+	if s.Value == "" && s.Ciphertext == "" {
+		return model.Invalid(field+".sensitive", "has neither a value nor a ciphertext")
+	}
+	var sealer Sealer
+	if u.engine != nil {
+		sealer = u.engine.cfg.Sealer
+	}
+	if sealer == nil {
 		return model.Invalid(field, "sensitive values need an encryption key (GATEHOUSE_ENCRYPTION_KEY)")
 	}
-	sealed, err := u.engine.cfg.Sealer.Seal(v.Sensitive.Value)
-	if err != nil {
-		return err
+	if s.Value != "" {
+		sealed, err := sealer.Seal(s.Value, binding)
+		if err != nil {
+			return err
+		}
+		v.Sensitive = sealed
+		return nil
 	}
-	v.Sensitive = sealed
+	clear, err := sealer.Open(s, binding)
+	if err != nil {
+		return model.Invalid(field+".sensitive.ciphertext",
+			"does not open here: a ciphertext opens only in the workspace and variable it was sealed for, under the key that sealed it")
+	}
+	v.Sensitive = &model.SensitiveValue{Ciphertext: s.Ciphertext, ValueHash: sealer.Hash(clear), Binding: binding}
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"testing"
 
+	"github.com/gatehouse-dev/gatehouse/internal/model"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
 	"github.com/gatehouse-dev/gatehouse/internal/store/sqlstore/sqltest"
 	"github.com/gatehouse-dev/gatehouse/internal/store/storetest"
@@ -37,7 +38,7 @@ func TestEngine_ReleaseIDSurvivesARestore(t *testing.T) {
 				ev(t, "resource-variable.created", "", map[string]any{"resourceId": "r1", "key": "weight", "value": num(`5e-1`)}),
 			)
 			snap := snapshot(t, eng, ws)
-			const key = "r1-prod-api"
+			key := (&model.ReleaseTarget{ResourceID: "r1", EnvironmentID: "prod", DeploymentID: "api"}).Key()
 			st, err := store.TargetStates.Get(snap, key)
 			if err != nil {
 				t.Fatal(err)

@@ -3,6 +3,7 @@ package engine
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/internal/engine/history"
@@ -36,8 +37,9 @@ type Plan struct {
 	// Evaluations are the versions considered, newest first, up to and
 	// including the desired one.
 	Evaluations []VersionEvaluation
-	// CreateJob is set when the desired release gets a job now.
-	CreateJob bool
+	// Jobs are the agents the desired release gets a job on now: all of
+	// them on a redeploy, else those the retry rules allow.
+	Jobs []agentChoice
 	// Reason explains why no job is created.
 	Reason string
 	// NextEvaluation is when the target must be evaluated again by itself.
@@ -126,23 +128,49 @@ func (p *planner) compute(t *model.ReleaseTarget, redeploy bool) (*Plan, error) 
 		}
 		break
 	}
+	if plan.Desired == nil && redeploy {
+		// A redeploy without a desired release runs the current one again.
+		if current := history.CurrentRelease(p.r, t.Key()); current != nil {
+			plan.Desired = rerun(p.r, t.Key(), current)
+		}
+	}
 	if plan.Desired == nil {
 		plan.Reason = "no version passes"
 		return plan, nil
 	}
+	choices := chooseAgents(p.r, te, plan.Desired.release)
 	if redeploy {
-		plan.CreateJob = true
-		plan.Reason = "redeploy requested"
+		plan.Jobs, plan.Reason = choices, "redeploy requested"
 		return plan, nil
 	}
 	if active := history.Processing(p.r, t.Key()); len(active) > 0 {
 		plan.Reason = fmt.Sprintf("waiting for job %s (%s) to finish", active[0].ID, active[0].Status)
 		return plan, nil
 	}
-	d := policy.Retry(p.now, history.Jobs(p.r, t.Key()), plan.Desired.release.ID, retryRules(policies))
-	plan.CreateJob, plan.Reason = d.Allowed, d.Message
-	plan.NextEvaluation = earliest(plan.NextEvaluation, d.NextEvaluationTime)
+	jobs, rules := history.Jobs(p.r, t.Key()), retryRules(policies)
+	var reasons []string
+	for _, c := range choices {
+		d := policy.Retry(p.now, jobs, retryWalk(plan.Desired.release.ID, c, choices), rules)
+		if d.Allowed {
+			plan.Jobs = append(plan.Jobs, c)
+		}
+		if !slices.Contains(reasons, d.Message) {
+			reasons = append(reasons, d.Message)
+		}
+		plan.NextEvaluation = earliest(plan.NextEvaluation, d.NextEvaluationTime)
+	}
+	plan.Reason = strings.Join(reasons, "; ")
 	return plan, nil
+}
+
+// rerun is a release to run again as it ran before: its variables as its
+// latest successful job was given them, not a re-resolution of today's.
+func rerun(r store.Reader, targetKey string, rel *model.Release) *resolvedRelease {
+	rr := &resolvedRelease{release: rel, dispatch: rel.Variables}
+	if last := history.LatestSuccessful(r, targetKey); last != nil && last.ReleaseID == rel.ID && last.DispatchContext != nil {
+		rr.dispatch = last.DispatchContext.Variables
+	}
+	return rr
 }
 
 type versionResult struct {

@@ -85,10 +85,10 @@ func wantDeployed(t *testing.T, h *harness, versionID string, want ...string) {
 	}
 }
 
-const (
-	s1Staging = "s1-staging-api"
-	p1Prod    = "p1-prod-api"
-	p2Prod    = "p2-prod-api"
+var (
+	s1Staging = model.CompositeKey("s1", "staging", "api")
+	p1Prod    = model.CompositeKey("p1", "prod", "api")
+	p2Prod    = model.CompositeKey("p2", "prod", "api")
 )
 
 func TestEngine_PolicySelector(t *testing.T) {
@@ -146,7 +146,7 @@ func TestEngine_Approvals(t *testing.T) {
 			{approval("v1", "prod", "u1", model.ApprovalApproved),
 				map[string][]string{"v1": {p1Prod, p2Prod}, "w1": nil}},
 			{approval("w1", "staging", "u1", model.ApprovalApproved),
-				map[string][]string{"v1": {p1Prod, p2Prod}, "w1": {"s1-staging-web"}}},
+				map[string][]string{"v1": {p1Prod, p2Prod}, "w1": {model.CompositeKey("s1", "staging", "web")}}},
 		}},
 		{"a rejection unblocks nothing", 1, []step{
 			{approval("v1", "prod", "u1", model.ApprovalRejected), map[string][]string{"v1": nil, "w1": nil}},
@@ -305,7 +305,7 @@ func TestEngine_EnvironmentProgression(t *testing.T) {
 			h.must("deployment-version.created", versionOf("w1", "web", time.Now()))
 			wantDeployed(t, h, "v1", s1Staging)
 			// Another deployment's success in staging unblocks nothing of api.
-			h.finish(h.onlyJob("s1-staging-web").ID, model.JobSuccessful)
+			h.finish(h.onlyJob(model.CompositeKey("s1", "staging", "web")).ID, model.JobSuccessful)
 			wantDeployed(t, h, "v1", s1Staging)
 			h.finish(h.onlyJob(s1Staging).ID, tt.status)
 			want := append([]string{s1Staging}, tt.wantProd...)
@@ -321,7 +321,7 @@ func TestEngine_DeploymentDependency(t *testing.T) {
 		status string // of db's job on p1
 		want   []string
 	}{
-		{"a success of the dependency on the resource unblocks the dependent there", model.JobSuccessful, []string{"p1-prod-api"}},
+		{"a success of the dependency on the resource unblocks the dependent there", model.JobSuccessful, []string{model.CompositeKey("p1", "prod", "api")}},
 		{"a failure does not", model.JobFailure, nil},
 	}
 	for _, tt := range tests {
@@ -333,8 +333,8 @@ func TestEngine_DeploymentDependency(t *testing.T) {
 			h.must("deployment-version.created", versionOf("v1", "api", time.Now()))
 			h.must("deployment-version.created", versionOf("d1", "db", time.Now()))
 			wantDeployed(t, h, "v1")
-			wantDeployed(t, h, "d1", "s1-staging-db", "p1-prod-db", "p2-prod-db")
-			h.finish(h.onlyJob("p1-prod-db").ID, tt.status)
+			wantDeployed(t, h, "d1", model.CompositeKey("s1", "staging", "db"), model.CompositeKey("p1", "prod", "db"), model.CompositeKey("p2", "prod", "db"))
+			h.finish(h.onlyJob(model.CompositeKey("p1", "prod", "db")).ID, tt.status)
 			wantDeployed(t, h, "v1", tt.want...)
 		})
 	}
@@ -412,7 +412,7 @@ func TestEngine_Evaluate(t *testing.T) {
 	h.must("deployment-version.created", versionOf("w1", "web", time.Now()))
 	ws, _ := h.eng.Workspace(h.ws)
 
-	ev, err := h.eng.Evaluate(ws, p1Prod, "")
+	ev, err := h.eng.Evaluate(ws.Store().Snapshot(), p1Prod, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -442,12 +442,12 @@ func TestEngine_Evaluate(t *testing.T) {
 	}
 
 	// A staging target: the policy does not match it.
-	if ev, err := h.eng.Evaluate(ws, s1Staging, "v1"); err != nil || !ev.Allowed || len(ev.Policies) != 0 {
+	if ev, err := h.eng.Evaluate(ws.Store().Snapshot(), s1Staging, "v1"); err != nil || !ev.Allowed || len(ev.Policies) != 0 {
 		t.Errorf("staging evaluation: %+v, %v", ev, err)
 	}
 	// A skipped rule is listed as skipped, with no result.
 	h.must("policy-skip.created", map[string]any{"id": "sk", "versionId": "v1", "ruleId": "approve", "environmentId": "prod"})
-	ev, err = h.eng.Evaluate(ws, p1Prod, "v1")
+	ev, err = h.eng.Evaluate(ws.Store().Snapshot(), p1Prod, "v1")
 	if err != nil || len(ev.Policies) != 1 || !slices.Equal(ev.Policies[0].Skipped, []string{"approve"}) ||
 		len(ev.Policies[0].Results) != 1 || ev.Policies[0].Results[0].RuleID != "progress" {
 		t.Errorf("with a skip: %+v, %v", ev, err)
@@ -463,7 +463,7 @@ func TestEngine_Evaluate(t *testing.T) {
 		{p1Prod, "nope", model.ENOTFOUND},
 		{p1Prod, "w1", model.EINVALID},
 	} {
-		if _, err := h.eng.Evaluate(ws, tc.target, tc.version); model.ErrorCode(err) != tc.code {
+		if _, err := h.eng.Evaluate(ws.Store().Snapshot(), tc.target, tc.version); model.ErrorCode(err) != tc.code {
 			t.Errorf("Evaluate(%s, %q): want %s, got %v", tc.target, tc.version, tc.code, err)
 		}
 	}

@@ -67,7 +67,7 @@ func BenchmarkPolicies(b *testing.B) {
 	clock.Set(t0.Add(time.Minute))
 	completeAll(b, eng, clock.Now())
 	ws, _ := eng.Workspace("ws")
-	if n := len(store.Jobs.Items(ws.Store.Snapshot())); n != 10_000 {
+	if n := len(store.Jobs.Items(ws.Store().Snapshot())); n != 10_000 {
 		b.Fatalf("%d jobs for v0, want 10,000", n)
 	}
 
@@ -105,7 +105,7 @@ func BenchmarkPolicies(b *testing.B) {
 		}
 		total += time.Since(start)
 		b.StopTimer()
-		snap := ws.Store.Snapshot()
+		snap := ws.Store().Snapshot()
 		if n := store.Jobs.Count(snap); n != 10_000 {
 			b.Fatalf("%d jobs after %s, want 10,000 (the version is pending approval)", n, id)
 		}
@@ -123,7 +123,7 @@ func BenchmarkPolicies(b *testing.B) {
 // checkPolicyBench checks that the five rules apply as described: v0 passes
 // all of them on a target outside env-0, the window included.
 func checkPolicyBench(b *testing.B, eng *Engine, ws *Workspace) {
-	ev, err := eng.Evaluate(ws, "res-1-env-1-dep-0", "v0")
+	ev, err := eng.Evaluate(ws.Store().Snapshot(), "res-1-env-1-dep-0", "v0")
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -152,7 +152,7 @@ func checkPolicyBench(b *testing.B, eng *Engine, ws *Workspace) {
 func completeAll(b *testing.B, eng *Engine, now time.Time) {
 	ws, _ := eng.Workspace("ws")
 	var evs []Event
-	for _, j := range store.Jobs.Items(ws.Store.Snapshot()) {
+	for _, j := range store.Jobs.Items(ws.Store().Snapshot()) {
 		if j.Status == model.JobPending {
 			evs = append(evs, event(b, "job.updated", map[string]any{"id": j.ID, "fieldsToUpdate": []string{"status", "completedAt"},
 				"job": map[string]any{"status": model.JobSuccessful, "completedAt": now}}))

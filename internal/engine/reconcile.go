@@ -61,7 +61,8 @@ func (u *unit) reconcile() error {
 			continue // removed by this event
 		}
 		if u.redeploy[keys[i]] && plan.Desired == nil {
-			return model.Errorf(model.ECONFLICT, "release target %s has no desired release to redeploy", keys[i])
+			return model.Errorf(model.ECONFLICT, "release target %s has neither a desired nor a current release to redeploy",
+				plan.Target.WireKey())
 		}
 		if err := u.applyPlan(plan); err != nil {
 			return err
@@ -120,14 +121,14 @@ func (u *unit) applyPlan(plan *Plan) error {
 	if err := u.saveState(state); err != nil {
 		return err
 	}
-	if !plan.CreateJob {
+	if len(plan.Jobs) == 0 {
 		return nil
 	}
 	te, err := loadTarget(u.tx, plan.Target)
 	if err != nil {
 		return err
 	}
-	for _, j := range newJobs(u.tx, te, plan.Desired, u.tx.Now()) {
+	for _, j := range newJobs(u.tx, te, plan.Desired, u.tx.Now(), plan.Jobs) {
 		if err := store.Jobs.Upsert(u.tx, j.ID, j); err != nil {
 			return err
 		}

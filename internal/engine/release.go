@@ -98,7 +98,10 @@ func buildRelease(r store.Reader, te *targetEntities, v *model.DeploymentVersion
 	for _, k := range res.Sensitive {
 		hash, _ := res.Values[k].V.(string)
 		release.Variables[k] = model.LiteralValue{V: map[string]any{"sensitive": map[string]any{"valueHash": hash}}}
-		dispatch[k] = model.LiteralValue{V: map[string]any{"sensitive": map[string]any{"ciphertext": sealed[hash].Ciphertext}}}
+		// The binding travels with the ciphertext, so that the dispatcher can
+		// open it; it was written by the engine when the value was stored.
+		dispatch[k] = model.LiteralValue{V: map[string]any{"sensitive": map[string]any{
+			"ciphertext": sealed[hash].Ciphertext, "binding": sealed[hash].Binding}}}
 	}
 	id, err := releaseID(release)
 	if err != nil {

@@ -62,7 +62,7 @@ func world(h *harness, resources ...string) {
 }
 
 // prodKey is the key of a resource's target in world.
-func prodKey(resource string) string { return resource + "-prod-api" }
+func prodKey(resource string) string { return model.CompositeKey(resource, "prod", "api") }
 
 // sortJobs orders jobs oldest first (createdAt, then id).
 func sortJobs(jobs []*model.Job) []*model.Job {
@@ -266,7 +266,7 @@ func TestEngine_Retry(t *testing.T) {
 		{"maxRetries 1: exactly one more job", []map[string]any{{"retry": map[string]any{"maxRetries": 1}}}, []int{2, 2}},
 		{"maxRetries 2 with zero backoff", []map[string]any{{"retry": map[string]any{"maxRetries": 2, "backoffSeconds": backoff}}}, []int{2, 3}},
 		{"maxRetries 0: no retry", []map[string]any{{"retry": map[string]any{"maxRetries": 0}}}, []int{1, 1}},
-		{"status not retried", []map[string]any{{"retry": map[string]any{"maxRetries": 3, "retryOnStatuses": []string{"cancelled"}}}}, []int{1, 1}},
+		{"a status the rule does not count is no attempt", []map[string]any{{"retry": map[string]any{"maxRetries": 1, "retryOnStatuses": []string{"cancelled"}}}}, []int{2, 3}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -76,7 +76,8 @@ func (e *Engine) Close() {
 		// A scheduled evaluation already running holds the workspace's
 		// writer; taking it waits for that evaluation to commit, so the
 		// database can be closed after Close returns.
-		ws.Store.Begin(context.Background()).Abort()
+		ws.mu.Lock()
+		ws.mu.Unlock()
 	}
 	e.loops.Wait()
 }

@@ -43,7 +43,7 @@ func (h *harness) snapshot() store.Snapshot {
 	if !ok {
 		h.t.Fatal("workspace does not exist")
 	}
-	return ws.Store.Snapshot()
+	return ws.Store().Snapshot()
 }
 
 // targets returns the sorted "resource/environment/deployment" names.
@@ -193,7 +193,7 @@ func TestEngine_TargetRemovalCancelsProcessingJobs(t *testing.T) {
 	h.must("resource.created", resource("r1", map[string]string{"env": "prod"}))
 	target := &model.ReleaseTarget{ResourceID: "r1", EnvironmentID: "prod", DeploymentID: "api"}
 	ws, _ := h.eng.Workspace(h.ws)
-	tx := ws.Store.Begin(context.Background())
+	tx := ws.Store().Begin(context.Background())
 	rel := &model.Release{ID: "rel", ReleaseTarget: *target}
 	for _, j := range []*model.Job{
 		{ID: "running", Status: model.JobInProgress, ReleaseID: "rel", DispatchContext: &model.DispatchContext{Release: rel}},

@@ -89,11 +89,15 @@ func hasVerification(p *model.Policy) bool {
 // when the verification is no longer running or the engine closes; after a
 // restart it resumes from the measurements stored.
 func (e *Engine) verify(ws *Workspace, id string) {
+	if _, running := ws.measuring.LoadOrStore(id, true); running {
+		return
+	}
 	e.loops.Add(1)
 	go func() {
 		defer e.loops.Done()
+		defer ws.measuring.Delete(id)
 		for {
-			v, err := store.JobVerifications.Get(ws.Store.Snapshot(), id)
+			v, err := store.JobVerifications.Get(ws.Store().Snapshot(), id)
 			if err != nil || v.Status != model.VerificationRunning {
 				return
 			}
@@ -251,7 +255,7 @@ func (e *Engine) sleepCtx(ctx context.Context, d time.Duration) error {
 // resumeVerifications restarts the measurement of every verification still
 // running in a restored workspace.
 func (e *Engine) resumeVerifications(ws *Workspace) {
-	for _, v := range store.VerificationsByStatus.Get(ws.Store.Snapshot(), model.VerificationRunning) {
+	for _, v := range store.VerificationsByStatus.Get(ws.Store().Snapshot(), model.VerificationRunning) {
 		e.verify(ws, v.ID)
 	}
 }

@@ -83,11 +83,11 @@ type SystemEnvironmentLink struct {
 	EnvironmentID string `json:"environmentId"`
 }
 
-// Key returns the link's identity, "systemId-deploymentId".
-func (l *SystemDeploymentLink) Key() string { return l.SystemID + "-" + l.DeploymentID }
+// Key returns the link's identity, made of its system and deployment.
+func (l *SystemDeploymentLink) Key() string { return CompositeKey(l.SystemID, l.DeploymentID) }
 
-// Key returns the link's identity, "systemId-environmentId".
-func (l *SystemEnvironmentLink) Key() string { return l.SystemID + "-" + l.EnvironmentID }
+// Key returns the link's identity, made of its system and environment.
+func (l *SystemEnvironmentLink) Key() string { return CompositeKey(l.SystemID, l.EnvironmentID) }
 
 // ReleaseTarget is one (deployment, environment, resource) triple that a
 // version can be deployed to. It is derived from selectors and links, never
@@ -98,7 +98,15 @@ type ReleaseTarget struct {
 	DeploymentID  string `json:"deploymentId"`
 }
 
-// Key returns "resourceId-environmentId-deploymentId", the target's identity.
+// Key returns the target's identity, made of its resource, environment and
+// deployment (see CompositeKey).
 func (t *ReleaseTarget) Key() string {
+	return CompositeKey(t.ResourceID, t.EnvironmentID, t.DeploymentID)
+}
+
+// WireKey returns the target's wire form, "resourceId-environmentId-deploymentId",
+// as ctrlplane names targets. It is what the API shows and accepts, but
+// not an identity: ids containing dashes can make two targets share one.
+func (t *ReleaseTarget) WireKey() string {
 	return t.ResourceID + "-" + t.EnvironmentID + "-" + t.DeploymentID
 }

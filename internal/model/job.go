@@ -79,8 +79,31 @@ type Job struct {
 	TraceToken      string            `json:"traceToken,omitempty"`
 	Metadata        map[string]string `json:"metadata"`
 	DispatchContext *DispatchContext  `json:"dispatchContext,omitempty"`
-	CreatedAt       time.Time         `json:"createdAt"`
-	UpdatedAt       time.Time         `json:"updatedAt"`
-	StartedAt       time.Time         `json:"startedAt,omitzero"`
-	CompletedAt     time.Time         `json:"completedAt,omitzero"`
+	// Dispatch is how handing the job to its agent is going; nil until
+	// the first attempt (or claim).
+	Dispatch    *JobDispatch `json:"dispatch,omitempty"`
+	CreatedAt   time.Time    `json:"createdAt"`
+	UpdatedAt   time.Time    `json:"updatedAt"`
+	StartedAt   time.Time    `json:"startedAt,omitzero"`
+	CompletedAt time.Time    `json:"completedAt,omitzero"`
+}
+
+// JobDispatch is the state of handing a job to its agent: the jobs table is
+// the outbox, and this is its bookkeeping, stored with the job and changed
+// through the engine like everything else, so dispatch resumes after a
+// restart.
+type JobDispatch struct {
+	// Attempts counts the attempts to hand the job over (a claim is one).
+	Attempts int `json:"attempts"`
+	// LastAttemptAt is when the latest attempt was made.
+	LastAttemptAt time.Time `json:"lastAttemptAt,omitzero"`
+	// DispatchedAt is when the agent took the job; zero until it did.
+	DispatchedAt time.Time `json:"dispatchedAt,omitzero"`
+	// LastError is what the latest failed attempt (or follow) answered.
+	LastError string `json:"lastError,omitempty"`
+	// NextAttemptAt is when a failed attempt is retried.
+	NextAttemptAt time.Time `json:"nextAttemptAt,omitzero"`
+	// LeaseExpiresAt is when a pull runner's claim runs out unless it
+	// sends a heartbeat.
+	LeaseExpiresAt time.Time `json:"leaseExpiresAt,omitzero"`
 }

@@ -167,7 +167,6 @@ type UserApprovalRecord struct {
 	CreatedAt     time.Time `json:"createdAt"`
 }
 
-// ID returns the composite identity "versionId-userId-environmentId".
-func (a *UserApprovalRecord) ID() string {
-	return a.VersionID + "-" + a.UserID + "-" + a.EnvironmentID
-}
+// ID returns the record's identity, made of its version, user and
+// environment.
+func (a *UserApprovalRecord) ID() string { return CompositeKey(a.VersionID, a.UserID, a.EnvironmentID) }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -94,6 +95,10 @@ type SensitiveValue struct {
 	Ciphertext string `json:"ciphertext,omitempty"`
 	// ValueHash identifies the secret without revealing it.
 	ValueHash string `json:"valueHash,omitempty"`
+	// Binding names where the ciphertext belongs (its AEAD associated
+	// data). It is written by the engine only; one given on input is
+	// replaced, never trusted.
+	Binding string `json:"binding,omitempty"`
 }
 
 // Value is a variable value: exactly one of a literal, a reference or a
@@ -119,9 +124,20 @@ func (v Value) MarshalJSON() ([]byte, error) {
 
 // Field names of the shapes a Value takes besides a literal.
 var (
-	referenceFields = []string{"reference", "path"}
-	sensitiveFields = []string{"value", "ciphertext", "valueHash"}
+	referenceFields = jsonNames(reflect.TypeFor[ReferenceValue]())
+	sensitiveFields = jsonNames(reflect.TypeFor[SensitiveValue]())
 )
+
+// jsonNames returns the JSON field names of a struct type.
+func jsonNames(t reflect.Type) []string {
+	var names []string
+	for f := range t.Fields() {
+		if name, _, _ := strings.Cut(f.Tag.Get("json"), ","); name != "" && name != "-" {
+			names = append(names, name)
+		}
+	}
+	return names
+}
 
 // UnmarshalJSON tells the three shapes apart: an object with "reference" is a
 // reference, an object with "sensitive", or with "valueHash" alone, is
@@ -188,7 +204,7 @@ func decodeReference(probe map[string]json.RawMessage) (*ReferenceValue, error) 
 	return &r, nil
 }
 
-// decodeSensitive reads {"value"|"ciphertext"|"valueHash": ...} or the short
+// decodeSensitive reads the object form of a sensitive value, or the short
 // form, the clear text as a string.
 func decodeSensitive(raw json.RawMessage) (*SensitiveValue, error) {
 	var clear string
@@ -203,12 +219,8 @@ func decodeSensitive(raw json.RawMessage) (*SensitiveValue, error) {
 		return nil, err
 	}
 	var s SensitiveValue
-	for i, dst := range []*string{&s.Value, &s.Ciphertext, &s.ValueHash} {
-		if raw, ok := fields[sensitiveFields[i]]; ok {
-			if err := json.Unmarshal(raw, dst); err != nil {
-				return nil, fmt.Errorf("sensitive value: %q must be a string", sensitiveFields[i])
-			}
-		}
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return nil, fmt.Errorf("sensitive value: %s must be strings", strings.Join(quoted(sensitiveFields), ", "))
 	}
 	return &s, nil
 }
@@ -222,6 +234,14 @@ func onlyFields(obj map[string]json.RawMessage, what string, known ...string) er
 		}
 	}
 	return nil
+}
+
+func quoted(names []string) []string {
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = strconv.Quote(n)
+	}
+	return out
 }
 
 func decodeAny(b []byte) (any, error) {

@@ -84,7 +84,7 @@ func TestValue_UnmarshalJSON(t *testing.T) {
 			wantErr: `unknown field "valu" in sensitive value; did you mean "value"?`},
 		{name: "sensitive beside another field", in: `{"sensitive": "x", "reason": "y"}`,
 			wantErr: `unknown field "reason" in sensitive value`},
-		{name: "sensitive not a string", in: `{"sensitive": {"value": 3}}`, wantErr: `"value" must be a string`},
+		{name: "sensitive not a string", in: `{"sensitive": {"value": 3}}`, wantErr: `"value", "ciphertext", "valueHash", "binding" must be strings`},
 		{name: "value hash", in: `{"valueHash": "h"}`, want: `{"sensitive":{"valueHash":"h"}}`},
 	}
 	for _, tt := range tests {

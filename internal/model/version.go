@@ -56,5 +56,5 @@ type ResourceVariable struct {
 	Value      Value  `json:"value"`
 }
 
-// ID returns the composite identity "resourceId-key".
-func (v *ResourceVariable) ID() string { return v.ResourceID + "-" + v.Key }
+// ID returns the variable's identity, made of its resource and key.
+func (v *ResourceVariable) ID() string { return CompositeKey(v.ResourceID, v.Key) }

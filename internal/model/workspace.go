@@ -12,8 +12,11 @@ type Workspace struct {
 // ProcessedEvent records an event id already applied, so that a redelivered
 // event changes nothing.
 type ProcessedEvent struct {
-	ID          string    `json:"id"`
-	EventType   string    `json:"eventType"`
+	ID        string `json:"id"`
+	EventType string `json:"eventType"`
+	// PayloadHash identifies the event's content, so that an id reused for
+	// another event is told apart from a redelivery.
+	PayloadHash string    `json:"payloadHash,omitempty"`
 	ProcessedAt time.Time `json:"processedAt"`
 }
 

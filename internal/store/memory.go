@@ -205,3 +205,33 @@ func (v view) unsortedKeys(table, index, value string) []string {
 	}
 	return out
 }
+
+// firstKey is the smallest of keys(table, index, value), found without
+// collecting and sorting them: unique indexes (a resource by identifier)
+// are looked up on hot paths.
+func (v view) firstKey(table, index, value string) (string, bool) {
+	var ot *overlayTable
+	if v.over != nil {
+		ot = v.over.tables[table]
+	}
+	best, found := "", false
+	consider := func(k string) {
+		if !found || k < best {
+			best, found = k, true
+		}
+	}
+	for k := range v.base.tables[table].indexes[index][value] {
+		if ot != nil {
+			if _, touched := ot.touched[k]; touched {
+				continue // the overlay decides for this key
+			}
+		}
+		consider(k)
+	}
+	if ot != nil {
+		for k := range ot.rows.indexes[index][value] {
+			consider(k)
+		}
+	}
+	return best, found
+}

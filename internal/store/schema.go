@@ -259,16 +259,20 @@ var tableByName = func() map[string]Schema {
 }()
 
 // PairKey is the index key of an (environment, deployment) pair.
-func PairKey(environmentID, deploymentID string) string { return environmentID + "/" + deploymentID }
+func PairKey(environmentID, deploymentID string) string {
+	return model.CompositeKey(environmentID, deploymentID)
+}
 
 // ApprovalKey is the index key of approvals for a version in an environment.
-func ApprovalKey(versionID, environmentID string) string { return versionID + "/" + environmentID }
+func ApprovalKey(versionID, environmentID string) string {
+	return model.CompositeKey(versionID, environmentID)
+}
 
 func externalKey(agentID, externalID string) string {
 	if agentID == "" || externalID == "" {
 		return ""
 	}
-	return agentID + "/" + externalID
+	return model.CompositeKey(agentID, externalID)
 }
 
 // ExternalKey is the index key of a job by its agent and external id.
@@ -283,7 +287,7 @@ func jobTarget(j *model.Job) string {
 
 // WaitingKey is the index key of target states held back by a rule kind, per
 // deployment or per resource id.
-func WaitingKey(kind, id string) string { return kind + "/" + id }
+func WaitingKey(kind, id string) string { return model.CompositeKey(kind, id) }
 
 // one returns a single-valued index function's result as a slice.
 func one(s string) []string {

@@ -113,10 +113,20 @@ type Reader interface {
 }
 
 // Snapshot reads the committed state. Each read sees a committed state in
-// full (never part of a commit); two reads may see two successive commits.
-type Snapshot struct{ state *committed }
+// full (never part of a commit); two reads of a Snapshot from Store.Snapshot
+// may see two successive commits, the reads of one from Store.Read all see
+// the same.
+type Snapshot struct {
+	state *committed
+	// held is set for a Snapshot from Read, which holds the read lock
+	// itself.
+	held bool
+}
 
 func (s Snapshot) view() (view, func()) {
+	if s.held {
+		return view{base: s.state}, noop
+	}
 	s.state.mu.RLock()
 	return view{base: s.state}, s.state.mu.RUnlock
 }
@@ -124,6 +134,17 @@ func (s Snapshot) view() (view, func()) {
 // Snapshot returns a reader of the committed state. A read waits only while
 // a commit folds its changes in.
 func (s *Store) Snapshot() Snapshot { return Snapshot{state: s.state} }
+
+// Read returns a reader whose reads all see one committed state, and the
+// function that ends it, which must be called (defer it). Until then
+// commits wait before folding their changes in, so a reader must not keep
+// it longer than one request's reads, and must not start a write or take
+// another Snapshot's reads in between (a waiting commit would block them).
+func (s *Store) Read() (Snapshot, func()) {
+	s.state.mu.RLock()
+	var once sync.Once
+	return Snapshot{state: s.state, held: true}, func() { once.Do(s.state.mu.RUnlock) }
+}
 
 // Tx is a write transaction. Changes made through it are visible to it at
 // once and to everyone else only after Commit succeeds. A Tx is written by
@@ -134,6 +155,8 @@ type Tx struct {
 	ctx   context.Context
 	now   time.Time
 	done  bool
+	// committed are the changes of a successful Commit.
+	committed []Change
 }
 
 func noop() {}
@@ -277,8 +300,13 @@ func (tx *Tx) Commit() error {
 			state.tables[c.Table.TableName()].put(c.Table, c.Key, c.After)
 		}
 	}
+	tx.committed = changes
 	return nil
 }
+
+// Committed returns the net changes of a successful Commit (nil before,
+// or after a failed one), for side effects that follow a commit.
+func (tx *Tx) Committed() []Change { return tx.committed }
 
 // Abort discards the transaction's changes. It is a no-op after Commit.
 func (tx *Tx) Abort() {

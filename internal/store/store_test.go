@@ -123,3 +123,48 @@ func TestTable_Upsert_Traced(t *testing.T) {
 		t.Fatalf("the failed remove's span is not marked as an error: %s %v", spans[1].Name(), spans[1].Status())
 	}
 }
+
+// TestStore_Read: every read of one Read sees the same committed state; a
+// commit made meanwhile becomes visible to it only after it ends, and to a
+// new read at once.
+func TestStore_Read(t *testing.T) {
+	s, err := store.New(storetest.ID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	put := func(id string) {
+		tx := s.Begin(context.Background())
+		defer tx.Abort()
+		if err := store.Systems.Upsert(tx, id, &model.System{ID: id, Name: id}); err != nil {
+			t.Fatal(err)
+		}
+		if err := tx.Commit(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put("a")
+	snap, done := s.Read()
+	committed := make(chan struct{})
+	go func() {
+		put("b")
+		close(committed)
+	}()
+	// The commit cannot fold in while the read holds: the read sees a, and
+	// only a, however often it looks.
+	for range 100 {
+		if store.Systems.Has(snap, "b") || store.Systems.Count(snap) != 1 {
+			t.Fatal("a held read saw a later commit")
+		}
+	}
+	select {
+	case <-committed:
+		t.Fatal("a commit folded in while a read held its state")
+	default:
+	}
+	done()
+	<-committed
+	if !store.Systems.Has(s.Snapshot(), "b") {
+		t.Fatal("the commit is not visible after the read ended")
+	}
+	done() // a second call is harmless
+}

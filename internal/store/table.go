@@ -81,11 +81,11 @@ func (l Lookup[T]) Get(r Reader, value string) []*T {
 func (l Lookup[T]) First(r Reader, value string) (*T, error) {
 	v, done := r.view()
 	defer done()
-	keys := v.keys(l.table.Name, l.index, value)
-	if len(keys) == 0 {
+	key, ok := v.firstKey(l.table.Name, l.index, value)
+	if !ok {
 		return nil, model.ErrNotFound
 	}
-	obj, _ := v.get(l.table.Name, keys[0])
+	obj, _ := v.get(l.table.Name, key)
 	return obj.(*T), nil
 }
 

@@ -118,11 +118,11 @@ func rolloutOrder(r store.Reader, target *model.ReleaseTarget, versionID string)
 	var all []ranked
 	seen := false
 	for _, t := range store.TargetsByPair.Get(r, store.PairKey(target.EnvironmentID, target.DeploymentID)) {
-		all = append(all, ranked{key: t.Key(), hash: rolloutHash(t.Key(), versionID)})
+		all = append(all, ranked{key: t.Key(), hash: rolloutHash(t.WireKey(), versionID)})
 		seen = seen || t.Key() == target.Key()
 	}
 	if !seen {
-		all = append(all, ranked{key: target.Key(), hash: rolloutHash(target.Key(), versionID)})
+		all = append(all, ranked{key: target.Key(), hash: rolloutHash(target.WireKey(), versionID)})
 	}
 	slices.SortFunc(all, func(a, b ranked) int {
 		if c := cmp.Compare(a.hash, b.hash); c != 0 {
@@ -137,7 +137,8 @@ func rolloutOrder(r store.Reader, target *model.ReleaseTarget, versionID string)
 	return keys
 }
 
-// rolloutHash is FNV-1a-64 of targetKey followed by versionID.
+// rolloutHash is FNV-1a-64 of the target's wire key
+// (resourceId-environmentId-deploymentId, SPEC §4) followed by versionID.
 func rolloutHash(targetKey, versionID string) uint64 {
 	h := fnv.New64a()
 	h.Write([]byte(targetKey + versionID)) // a hash.Hash never returns an error

@@ -21,7 +21,7 @@ func rolloutWorld(t *testing.T) (*progFixture, []*model.ReleaseTarget, *model.De
 }
 
 // expectedOrder computes the rollout order independently of the code under
-// test: FNV-1a-64 of key+version ascending, ties by key.
+// test: FNV-1a-64 of wire key+version ascending, ties by key.
 func expectedOrder(targets []*model.ReleaseTarget, versionID string) []string {
 	type kh struct {
 		key string
@@ -30,7 +30,7 @@ func expectedOrder(targets []*model.ReleaseTarget, versionID string) []string {
 	var all []kh
 	for _, t := range targets {
 		h := fnv.New64a()
-		fmt.Fprint(h, t.Key()+versionID)
+		fmt.Fprint(h, t.ResourceID+"-"+t.EnvironmentID+"-"+t.DeploymentID+versionID)
 		all = append(all, kh{t.Key(), h.Sum64()})
 	}
 	slices.SortFunc(all, func(a, b kh) int {

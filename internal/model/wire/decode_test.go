@@ -97,6 +97,9 @@ func TestDecode_Refuses(t *testing.T) {
 			`deploymentVersion.deploymentId: is 256 bytes long; at most 255 are allowed`, "deploymentVersion.deploymentId"},
 		{"a name too long", &model.Resource{}, "resource", `{"id": "r", "identifier": "` + strings.Repeat("n", 1025) + `"}`,
 			`resource.identifier: is 1025 bytes long; at most 1024 are allowed`, "resource.identifier"},
+		{"a job's dispatch state is checked", &model.Job{}, "job",
+			`{"id": "j", "dispatch": {"attempt": 1}}`,
+			`unknown field "attempt" in job.dispatch; did you mean "attempts"?`, "job.dispatch.attempt"},
 		{"a job as read, with a typo inside its release", &model.Job{}, "job",
 			`{"id": "j", "release": {"id": "r", "version": {"id": "v", "tga": "v1"}}}`,
 			`unknown field "tga" in job.release.version; did you mean "tag"?`, "job.release.version.tga"},
@@ -187,7 +190,7 @@ func TestDecode_Accepts(t *testing.T) {
 			`{"id": "j", "status": "pending", "release": {"id": "r", "version": {"id": "v", "tag": "v1"}, "variables": {"n": 1},
 			  "releaseTarget": {"resourceId": "r1", "environmentId": "e", "deploymentId": "d"}},
 			  "verifications": [{"id": "ver", "jobId": "j", "status": "running", "metrics": [{"name": "m", "count": 3, "measurements": []}]}],
-			  "dispatch": {"attempts": 1}}`,
+			  "dispatch": {"attempts": 1, "lastAttemptAt": "2030-01-01T00:00:00Z"}}`,
 			func(t *testing.T, v any) {
 				if got := v.(*model.Job); got.ID != "j" || got.Status != "pending" {
 					t.Errorf("decoded %+v", got)

@@ -31,8 +31,6 @@ type extra struct {
 	typ reflect.Type
 }
 
-var anyType = reflect.TypeFor[any]()
-
 // extras lists, per type, the wire fields it accepts beyond its Go struct's
 // JSON fields. They are checked like Go fields and then dropped by the
 // decoding (encoding/json ignores them), unless the type's own
@@ -44,12 +42,11 @@ var anyType = reflect.TypeFor[any]()
 // of the read API's view of an entity (internal/api), and fields of
 // ctrlplane's schema that Gatehouse has no use for.
 var extras = map[reflect.Type][]extra{
-	// The read API shows a job with its release, its verifications and its
-	// dispatch state; a job.updated may carry the job exactly as read.
+	// The read API shows a job with its release and its verifications
+	// (engine.JobView); a job.updated may carry the job exactly as read.
 	reflect.TypeFor[model.Job](): {
 		{"release", reflect.TypeFor[*model.Release]()},
 		{"verifications", reflect.TypeFor[[]*model.JobVerification]()},
-		{"dispatch", anyType},
 	},
 	// The read API shows a release target with what was decided for it; a
 	// release-target.deploy may carry it as read.
@@ -57,7 +54,7 @@ var extras = map[reflect.Type][]extra{
 		{"key", reflect.TypeFor[string]()},
 		{"desiredRelease", reflect.TypeFor[*model.Release]()},
 		{"currentRelease", reflect.TypeFor[*model.Release]()},
-		{"latestJob", anyType},
+		{"latestJob", reflect.TypeFor[*model.Job]()},
 		{"reason", reflect.TypeFor[string]()},
 		{"nextEvaluationTime", reflect.TypeFor[*time.Time]()},
 	},

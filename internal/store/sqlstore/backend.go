@@ -41,8 +41,9 @@ type backend interface {
 	// queryDocs calls fn with the first column of every row; the slice is
 	// only valid during the call.
 	queryDocs(ctx context.Context, query string, args []any, fn func(doc []byte) error) error
-	// migrate applies the embedded migrations of the dialect.
-	migrate(ctx context.Context) error
+	// migrate applies the embedded migrations of the dialect, all of them
+	// when version is 0, else up or down to that version (tests).
+	migrate(ctx context.Context, version int64) error
 	// translate maps a driver error to a model error (STYLE 10): no rows is
 	// ENOTFOUND, a unique violation ECONFLICT, a lost or busy connection
 	// EUNAVAILABLE, anything else is wrapped (EINTERNAL).

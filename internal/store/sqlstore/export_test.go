@@ -26,3 +26,6 @@ func (db *DB) TableColumns(ctx context.Context, table string) ([]string, error) 
 	return db.QueryStrings(ctx, "SELECT column_name::text FROM information_schema.columns "+
 		"WHERE table_schema = current_schema() AND table_name = $1 ORDER BY ordinal_position", table)
 }
+
+// MigrateTo migrates the database up or down to a schema version.
+func (db *DB) MigrateTo(ctx context.Context, version int64) error { return db.be.migrate(ctx, version) }

@@ -20,13 +20,16 @@ const loadBlock = 256
 
 // Workspaces returns the ids of the workspaces stored in the database, in
 // ascending order: those with a row in the workspace table, which the engine
-// writes with a workspace's first event.
+// writes with a workspace's first event. The query must finish within the
+// DB's timeout.
 func (db *DB) Workspaces(ctx context.Context) ([]string, error) {
 	q := "SELECT DISTINCT " + quote(colWorkspace) + " FROM " + quote(store.Workspaces.TableName()) +
 		" ORDER BY " + quote(colWorkspace)
+	ctx, cancel := db.bound(ctx)
+	defer cancel()
 	ids, err := db.be.queryStrings(ctx, q)
 	if err != nil {
-		return nil, fmt.Errorf("list workspaces: %w", db.be.translate(err))
+		return nil, fmt.Errorf("list workspaces: %w", db.fail(ctx, err))
 	}
 	return ids, nil
 }
@@ -37,8 +40,11 @@ func (db *DB) Workspaces(ctx context.Context) ([]string, error) {
 //
 // Rows are streamed, not collected: one goroutine reads the tables in
 // store.Tables order, decoders on every core turn documents into entities,
-// and the calling goroutine puts them into the store as they arrive. On
-// error st holds nothing of ws (store.Load discards a failed load).
+// and the calling goroutine puts them into the store as they arrive. Each
+// table's query must finish within the DB's timeout (a workspace of many
+// tables takes longer in all). On error st holds nothing of ws (store.Load
+// discards a failed load); one that did not answer in time is EUNAVAILABLE
+// with ErrTimeout in the chain.
 func (db *DB) LoadWorkspace(ctx context.Context, ws string, st *store.Store) (counts map[string]int, err error) {
 	ctx, span := db.tracer.Start(ctx, "sqlstore.LoadWorkspace", trace.WithAttributes(
 		attribute.String("workspace.id", ws), attribute.String("db.system.name", db.be.dialect())))
@@ -54,7 +60,7 @@ func (db *DB) LoadWorkspace(ctx context.Context, ws string, st *store.Store) (co
 	}
 	span.SetAttributes(attribute.Int("db.rows", total))
 	if err != nil {
-		return nil, fmt.Errorf("load workspace %s: %w", ws, db.be.translate(err))
+		return nil, fmt.Errorf("load workspace %s: %w", ws, interpret(db.be.dialect(), db.be.translate, err))
 	}
 	return counts, nil
 }
@@ -133,7 +139,7 @@ func (db *DB) readTables(ctx context.Context, ws string, out chan<- *docBlock) e
 			b = &docBlock{table: t, docs: make([][]byte, 0, loadBlock)}
 			return nil
 		}
-		err := db.be.queryDocs(ctx, q, []any{ws}, func(doc []byte) error {
+		err := db.readTable(ctx, q, ws, func(doc []byte) error {
 			// doc is only valid until the next row.
 			b.docs = append(b.docs, bytes.Clone(doc))
 			if len(b.docs) == loadBlock {
@@ -149,6 +155,13 @@ func (db *DB) readTables(ctx context.Context, ws string, out chan<- *docBlock) e
 		}
 	}
 	return nil
+}
+
+// readTable runs one table's query of a load within the DB's timeout.
+func (db *DB) readTable(ctx context.Context, q, ws string, fn func(doc []byte) error) error {
+	ctx, cancel := db.bound(ctx)
+	defer cancel()
+	return markTimeout(ctx, db.timeout, db.be.queryDocs(ctx, q, []any{ws}, fn))
 }
 
 // decode turns blocks of documents into blocks of entities until in is

@@ -24,10 +24,13 @@ const (
 // change or none. It implements store.Persister.
 //
 // Changes are written with multi-row statements, per table: first the
-// table's deletes, then its upserts in change order (see plan). On failure
-// the transaction is rolled back and the error is translated: a unique
-// violation is ECONFLICT, a busy or unreachable database EUNAVAILABLE.
-// Persist may be called concurrently for different workspaces.
+// table's deletes, then its upserts in change order (see plan). The whole
+// transaction, COMMIT included, must finish within the DB's timeout. On
+// failure the transaction is rolled back and the error is translated: a
+// unique violation is ECONFLICT; a busy or unreachable database, or one that
+// did not answer in time (ErrTimeout), EUNAVAILABLE. An error for which
+// OutcomeUnknown is true is EUNAVAILABLE too, but the batch may have been
+// committed. Persist may be called concurrently for different workspaces.
 func (db *DB) Persist(ctx context.Context, b store.Batch) (err error) {
 	ctx, span := db.tracer.Start(ctx, "sqlstore.Persist", trace.WithAttributes(
 		attribute.String("workspace.id", b.WorkspaceID),
@@ -41,6 +44,8 @@ func (db *DB) Persist(ctx context.Context, b store.Batch) (err error) {
 	}
 	enc := db.newEncoder(b.WorkspaceID, groups)
 	defer enc.close()
+	ctx, cancel := db.bound(ctx)
+	defer cancel()
 	err = db.be.inTx(ctx, func(exec execFunc) error {
 		for i, c := range enc.chunks {
 			if err := db.execChunk(ctx, exec, i+1, c); err != nil {
@@ -51,7 +56,7 @@ func (db *DB) Persist(ctx context.Context, b store.Batch) (err error) {
 	})
 	span.SetAttributes(attribute.Int("db.statements", len(enc.chunks)))
 	if err != nil {
-		return fmt.Errorf("persist workspace %s: %w", b.WorkspaceID, db.be.translate(err))
+		return fmt.Errorf("persist workspace %s: %w", b.WorkspaceID, db.fail(ctx, err))
 	}
 	return nil
 }

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -43,13 +45,28 @@ const (
 
 type postgresBackend struct {
 	pool *pgxpool.Pool
+	// migrationConfig is the pool's configuration without the session
+	// timeouts, for the migrations' own connection.
+	migrationConfig *pgxpool.Config
 }
 
-func openPostgres(ctx context.Context, dsn string) (*postgresBackend, error) {
+// Session parameters set from the DB's timeout (see WithTimeout).
+var postgresTimeoutParams = []string{"statement_timeout", "idle_in_transaction_session_timeout"}
+
+func openPostgres(ctx context.Context, dsn string, timeout time.Duration) (*postgresBackend, error) {
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
 		// pgx masks the password in this message.
 		return nil, model.Errorf(model.EINVALID, "database: %v", err)
+	}
+	migrationConfig := cfg.Copy()
+	if timeout > 0 {
+		ms := strconv.FormatInt(max(timeout.Milliseconds(), 1), 10)
+		for _, name := range postgresTimeoutParams {
+			if _, set := cfg.ConnConfig.RuntimeParams[name]; !set {
+				cfg.ConnConfig.RuntimeParams[name] = ms
+			}
+		}
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
@@ -57,11 +74,13 @@ func openPostgres(ctx context.Context, dsn string) (*postgresBackend, error) {
 	}
 	// The pool connects lazily; a ping makes an unreachable server an error
 	// of Open rather than of the first event.
-	if err := pool.Ping(ctx); err != nil {
+	pingCtx, cancel := withTimeout(ctx, timeout)
+	defer cancel()
+	if err := pool.Ping(pingCtx); err != nil {
 		pool.Close()
-		return nil, fmt.Errorf("open postgres: %w", translatePostgres(err))
+		return nil, fmt.Errorf("open postgres: %w", interpret(DialectPostgres, translatePostgres, markTimeout(pingCtx, timeout, err)))
 	}
-	return &postgresBackend{pool: pool}, nil
+	return &postgresBackend{pool: pool, migrationConfig: migrationConfig}, nil
 }
 
 func (p *postgresBackend) dialect() string          { return DialectPostgres }
@@ -84,13 +103,39 @@ func (p *postgresBackend) columnArg(v any) any { return v }
 func (p *postgresBackend) dataArg(doc []byte) any { return doc }
 
 func (p *postgresBackend) inTx(ctx context.Context, fn func(exec execFunc) error) error {
-	// BeginFunc rolls back when fn fails and commits otherwise.
-	return pgx.BeginFunc(ctx, p.pool, func(tx pgx.Tx) error {
-		return fn(func(ctx context.Context, query string, args []any) error {
-			_, err := tx.Exec(ctx, query, args...)
-			return err
-		})
+	tx, err := p.pool.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	err = fn(func(ctx context.Context, query string, args []any) error {
+		_, err := tx.Exec(ctx, query, args...)
+		return err
 	})
+	if err != nil {
+		// A rollback that fails (the context ended, the connection is
+		// gone) closes the connection, which aborts the transaction too.
+		_ = tx.Rollback(ctx)
+		return err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		if postgresCommitUnanswered(err) {
+			return commitOutcomeUnknown(err)
+		}
+		return err
+	}
+	return nil
+}
+
+// postgresCommitUnanswered reports whether a failed COMMIT may have taken
+// effect: the server did not answer it (an answer is an error, or ROLLBACK
+// for an aborted transaction) and some of it may have been sent.
+func postgresCommitUnanswered(err error) bool {
+	var pgErr *pgconn.PgError
+	switch {
+	case errors.As(err, &pgErr), errors.Is(err, pgx.ErrTxCommitRollback), pgconn.SafeToRetry(err):
+		return false
+	}
+	return true
 }
 
 func (p *postgresBackend) queryStrings(ctx context.Context, query string, args ...any) ([]string, error) {
@@ -122,14 +167,21 @@ func (p *postgresBackend) queryDocs(ctx context.Context, query string, args []an
 	return rows.Err()
 }
 
-func (p *postgresBackend) migrate(ctx context.Context) error {
+func (p *postgresBackend) migrate(ctx context.Context, version int64) error {
 	sub, err := fs.Sub(migrations, "migrations/postgres")
 	if err != nil {
 		return err
 	}
-	// goose needs database/sql; this view shares the pool and closing it
-	// leaves the pool open.
-	db := stdlib.OpenDBFromPool(p.pool)
+	// goose needs database/sql. Its pool of one connection has no session
+	// timeouts: a migration may rewrite a large table.
+	cfg := p.migrationConfig.Copy()
+	cfg.MaxConns = 1
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	db := stdlib.OpenDBFromPool(pool)
 	defer db.Close()
 	// An advisory lock: several gatehouse processes starting at once must
 	// not run the same migration twice.
@@ -137,7 +189,7 @@ func (p *postgresBackend) migrate(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return runMigrations(ctx, goose.DialectPostgres, db, sub, goose.WithSessionLocker(locker))
+	return runMigrations(ctx, goose.DialectPostgres, db, sub, version, goose.WithSessionLocker(locker))
 }
 
 // translatePostgres is the PostgreSQL edge of STYLE 10.

@@ -56,7 +56,7 @@ type sqliteBackend struct {
 	db *sql.DB
 }
 
-func openSQLite(ctx context.Context, path string) (*sqliteBackend, error) {
+func openSQLite(ctx context.Context, path string, timeout time.Duration) (*sqliteBackend, error) {
 	if path == "" || strings.ContainsAny(path, "?#") {
 		return nil, model.Errorf(model.EINVALID, "database: sqlite path %q must be non-empty without ? or #", path)
 	}
@@ -70,9 +70,11 @@ func openSQLite(ctx context.Context, path string) (*sqliteBackend, error) {
 	db.SetMaxOpenConns(1)
 	db.SetConnMaxLifetime(0)
 	db.SetConnMaxIdleTime(0)
-	if err := db.PingContext(ctx); err != nil {
+	pingCtx, cancel := withTimeout(ctx, timeout)
+	defer cancel()
+	if err := db.PingContext(pingCtx); err != nil {
 		_ = db.Close()
-		return nil, fmt.Errorf("open sqlite %s: %w", path, translateSQLite(err))
+		return nil, fmt.Errorf("open sqlite %s: %w", path, interpret(DialectSQLite, translateSQLite, markTimeout(pingCtx, timeout, err)))
 	}
 	return &sqliteBackend{db: db}, nil
 }
@@ -122,7 +124,32 @@ func (s *sqliteBackend) inTx(ctx context.Context, fn func(exec execFunc) error) 
 		}
 		return err
 	}
-	return tx.Commit()
+	if err := tx.Commit(); err != nil {
+		if sqliteCommitMayHaveApplied(err) {
+			return commitOutcomeUnknown(err)
+		}
+		return err
+	}
+	return nil
+}
+
+// sqliteCommitMayHaveApplied reports whether a failed COMMIT may have taken
+// effect (see OutcomeUnknown). database/sql answers a done context, or a
+// transaction it already rolled back, without running COMMIT; the driver
+// rolls back after SQLITE_BUSY or SQLITE_LOCKED, and after an interrupt by
+// the context, which it reports as the context's error.
+func sqliteCommitMayHaveApplied(err error) bool {
+	if errors.Is(err, sql.ErrTxDone) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		switch se.Code() & 0xff {
+		case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:
+			return false
+		}
+	}
+	return true
 }
 
 func (s *sqliteBackend) queryStrings(ctx context.Context, query string, args ...any) ([]string, error) {
@@ -161,14 +188,14 @@ func (s *sqliteBackend) queryDocs(ctx context.Context, query string, args []any,
 	return rows.Err()
 }
 
-func (s *sqliteBackend) migrate(ctx context.Context) error {
+func (s *sqliteBackend) migrate(ctx context.Context, version int64) error {
 	sub, err := fs.Sub(migrations, "migrations/sqlite")
 	if err != nil {
 		return err
 	}
 	// No locker: the single connection and BEGIN IMMEDIATE serialise
 	// migrations within the process, and busy_timeout across processes.
-	return runMigrations(ctx, goose.DialectSQLite3, s.db, sub)
+	return runMigrations(ctx, goose.DialectSQLite3, s.db, sub, version)
 }
 
 // translateSQLite is the SQLite edge of STYLE 10.
