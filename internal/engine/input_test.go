@@ -134,6 +134,10 @@ func TestApply_StrictPayloads(t *testing.T) {
 			"workflowRun.input", `did you mean "inputs"?`},
 		{"workflow job template", rawEvent("workflow.created", `{"id": "w", "name": "w", "jobs": [{"id": "j", "ref": "a", "iff": "true"}]}`),
 			"workflow.jobs[0].iff", `did you mean "if"?`},
+		{"resource-provider.set-resources", rawEvent("resource-provider.set-resources", `{"providerId": "p", "resource": []}`),
+			"resource", `did you mean "resources"?`},
+		{"a resource of a provider's set", rawEvent("resource-provider.set-resources", `{"providerId": "p", "resources": [{"identifier": "x", "nmae": "x"}]}`),
+			"resources[0].nmae", `unknown field "nmae" in resources[0]; did you mean "name"?`},
 		{"an entity event without data", rawEvent("system.created", `null`), "data", "a system is required"},
 	}
 	for _, tt := range tests {
@@ -141,6 +145,7 @@ func TestApply_StrictPayloads(t *testing.T) {
 			h := newHarness(t)
 			base(h)
 			h.must("resource.created", resource("r1", map[string]string{"env": "prod"}))
+			h.must("resource-provider.created", map[string]any{"id": "p", "name": "p"})
 			refused(t, h, 0, tt.field, tt.text, tt.ev)
 		})
 	}
