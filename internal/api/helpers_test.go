@@ -6,10 +6,12 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/gatehouse-dev/gatehouse/internal/engine"
+	"github.com/gatehouse-dev/gatehouse/internal/model"
 )
 
 // testWS is the workspace every test writes to.
@@ -158,16 +160,34 @@ func items(t *testing.T, page map[string]any) []any {
 	return it
 }
 
-// errorOf decodes an {"error": "..."} answer, failing on any other shape.
+// errorOf decodes an error answer and returns its message, failing unless
+// it has the shape of every error answer.
 func errorOf(t *testing.T, body []byte) string {
 	t.Helper()
-	var e map[string]any
-	if err := json.Unmarshal(body, &e); err != nil {
+	return errorBodyOf(t, body).Error
+}
+
+// errorBodyOf decodes an error answer, failing unless it is
+// {"error": message, "code": code} with only the optional field, index and
+// applied besides.
+func errorBodyOf(t *testing.T, body []byte) errorBody {
+	t.Helper()
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(body, &fields); err != nil {
 		t.Fatalf("error answer is not JSON: %v in %s", err, body)
 	}
-	msg, ok := e["error"].(string)
-	if !ok || msg == "" || len(e) != 1 {
-		t.Fatalf("error answer is not {\"error\": message}: %s", body)
+	for k := range fields {
+		if !slices.Contains([]string{"error", "code", "field", "index", "applied"}, k) {
+			t.Fatalf("error answer has field %q: %s", k, body)
+		}
 	}
-	return msg
+	var e errorBody
+	if err := json.Unmarshal(body, &e); err != nil {
+		t.Fatalf("error answer: %v in %s", err, body)
+	}
+	codes := []string{model.EINVALID, model.ENOTFOUND, model.ECONFLICT, model.EUNAVAILABLE, model.EINTERNAL, model.EUNAUTHORIZED}
+	if e.Error == "" || !slices.Contains(codes, e.Code) {
+		t.Fatalf("error answer is not {\"error\": message, \"code\": code}: %s", body)
+	}
+	return e
 }

@@ -2,8 +2,10 @@ package api
 
 import (
 	"encoding/json"
+	"maps"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"regexp"
 	"slices"
 	"strings"
@@ -12,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/gatehouse-dev/gatehouse/internal/engine"
+	"github.com/gatehouse-dev/gatehouse/internal/model"
 )
 
 // routes are the fixed routes server.go registers; the collection routes
@@ -130,5 +133,38 @@ func TestOpenAPI_DocumentCoversRoutes(t *testing.T) {
 		if _, ok := all.Components[string(m[1])][string(m[2])]; !ok {
 			t.Errorf("dangling $ref #/components/%s/%s", m[1], m[2])
 		}
+	}
+}
+
+// TestOpenAPI_ErrorSchemaIsTheAnswer checks that the documented Error
+// schema has exactly the fields of the error answers, and lists every code.
+func TestOpenAPI_ErrorSchemaIsTheAnswer(t *testing.T) {
+	var doc openAPIDoc
+	if err := json.Unmarshal(openAPIDocument, &doc); err != nil {
+		t.Fatal(err)
+	}
+	var schema struct {
+		Required   []string `json:"required"`
+		Properties map[string]struct {
+			Enum []string `json:"enum"`
+		} `json:"properties"`
+	}
+	if err := json.Unmarshal(doc.Components.Schemas["Error"], &schema); err != nil {
+		t.Fatal(err)
+	}
+	var fields []string
+	for f := range reflect.TypeFor[errorBody]().Fields() {
+		name, opts, _ := strings.Cut(f.Tag.Get("json"), ",")
+		fields = append(fields, name)
+		if opts == "" && !slices.Contains(schema.Required, name) {
+			t.Errorf("%s is in every answer but not required by the schema", name)
+		}
+	}
+	if got := slices.Sorted(maps.Keys(schema.Properties)); !slices.Equal(got, slices.Sorted(slices.Values(fields))) {
+		t.Errorf("schema properties %v, answer fields %v", got, fields)
+	}
+	codes := []string{model.EINVALID, model.ENOTFOUND, model.ECONFLICT, model.EUNAVAILABLE, model.EINTERNAL, model.EUNAUTHORIZED}
+	if got := schema.Properties["code"].Enum; !slices.Equal(slices.Sorted(slices.Values(got)), slices.Sorted(slices.Values(codes))) {
+		t.Errorf("code enum %v, codes %v", got, codes)
 	}
 }

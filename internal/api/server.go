@@ -3,6 +3,7 @@
 package api
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"crypto/subtle"
 	_ "embed"
@@ -68,8 +69,53 @@ func New(eng *engine.Engine, cfg Config) *Server {
 	return s
 }
 
-// ServeHTTP implements http.Handler.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+// ServeHTTP implements http.Handler. A request no route takes is answered
+// with the error JSON (404, or 405 with an Allow header) instead of
+// ServeMux's plain text.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h, pattern := s.mux.Handler(r)
+	if pattern != "" {
+		s.mux.ServeHTTP(w, r)
+		return
+	}
+	// The mux's own answer says which: record it, then answer in JSON.
+	rec := &recorder{header: http.Header{}}
+	h.ServeHTTP(rec, r)
+	switch rec.status {
+	case http.StatusNotFound:
+		s.writeError(w, r, errNoRoute(r))
+	case http.StatusMethodNotAllowed:
+		allow := rec.header.Get("Allow")
+		w.Header().Set("Allow", allow)
+		s.writeError(w, r, errMethod(r, allow))
+	default:
+		// A redirect (a path to clean): passed on as the mux wrote it.
+		for k, v := range rec.header {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(rec.status)
+		_, _ = w.Write(rec.body.Bytes())
+	}
+}
+
+// recorder keeps the answer of ServeMux's own handlers (not found, method
+// not allowed, redirects), which are small.
+type recorder struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (r *recorder) Header() http.Header { return r.header }
+func (r *recorder) WriteHeader(status int) {
+	if r.status == 0 {
+		r.status = status
+	}
+}
+func (r *recorder) Write(b []byte) (int, error) {
+	r.WriteHeader(http.StatusOK)
+	return r.body.Write(b)
+}
 
 func (s *Server) routes() {
 	s.mux.HandleFunc("GET /livez", func(w http.ResponseWriter, _ *http.Request) {
@@ -123,7 +169,7 @@ func (s *Server) auth(next http.Handler) http.Handler {
 				challenge += `, error="invalid_token"`
 			}
 			w.Header().Set("WWW-Authenticate", challenge)
-			writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "missing or wrong bearer token"})
+			s.writeError(w, r, model.Errorf(model.EUNAUTHORIZED, "missing or wrong bearer token"))
 			return
 		}
 		next.ServeHTTP(w, r)
@@ -143,25 +189,26 @@ func bearerToken(header string) (string, bool) {
 
 // postEvents applies an envelope or an array of envelopes and answers once
 // every event is committed: 202 with the number applied, or the error of the
-// first event that failed (the ones before it stay applied).
+// first event that failed with the number applied before it (those stay
+// applied).
 func (s *Server) postEvents(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	ws := r.PathValue("ws")
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes))
+	body, err := s.readBody(w, r)
 	if err != nil {
-		s.writeError(w, r, err)
+		s.writeEventsError(w, r, err)
 		return
 	}
 	events, err := ingest.Decode(body, ws)
 	if err != nil {
-		s.writeError(w, r, err)
+		s.writeEventsError(w, r, err)
 		return
 	}
 	out, err := s.engine.ApplyBatch(r.Context(), ws, events)
 	s.metrics.observeEvents(len(events), model.ErrorCode(err), time.Since(start))
 	s.outages.record(ws, err)
 	if err != nil {
-		s.writeError(w, r, err)
+		s.writeEventsError(w, r, err)
 		return
 	}
 	answer := map[string]any{"applied": out.Applied}
@@ -169,4 +216,37 @@ func (s *Server) postEvents(w http.ResponseWriter, r *http.Request) {
 		answer["skipped"] = out.Skipped
 	}
 	writeJSON(w, http.StatusAccepted, answer)
+}
+
+// Bounds on reading past the body limit: at least minDrainBytes, at most
+// maxDrainBytes, otherwise three times the limit (four in all).
+const (
+	minDrainBytes = 1 << 20
+	maxDrainBytes = 256 << 20
+)
+
+// readBody reads the request body, refusing one over MaxBodyBytes. The rest
+// of a body over the limit is read and dropped, up to a bound, before the
+// refusal is answered: a client that writes its whole body before reading
+// then gets the 413 instead of a connection reset under its writes. A body
+// past the bound closes the connection after the answer.
+func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	limit := s.cfg.MaxBodyBytes
+	drain := min(max(3*limit, minDrainBytes), maxDrainBytes)
+	if r.ContentLength > limit+drain {
+		w.Header().Set("Connection", "close")
+		return nil, errTooLarge(limit)
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+	if err != nil {
+		return nil, model.Invalid("body", "could not be read: %v", err)
+	}
+	if int64(len(body)) <= limit {
+		return body, nil
+	}
+	if _, err := io.CopyN(io.Discard, r.Body, drain); err == nil {
+		// More than the bound: stop reading and close.
+		w.Header().Set("Connection", "close")
+	}
+	return nil, errTooLarge(limit)
 }

@@ -3,22 +3,39 @@ package engine
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
-	"fmt"
 	"strings"
 
 	"github.com/gatehouse-dev/gatehouse/internal/model"
+	"github.com/gatehouse-dev/gatehouse/internal/model/wire"
 )
 
-// decode reads an event payload into a T and validates it. Errors name the
-// entity kind and, where JSON says so, the offending field.
-func decode[T any](data json.RawMessage, kind string) (*T, error) {
-	if len(bytes.TrimSpace(data)) == 0 || bytes.Equal(bytes.TrimSpace(data), []byte("null")) {
-		return nil, model.Invalid("data", "a %s is required", kind)
+// Payloads are read strictly: decodeKey and decode for an entity (named by
+// its kind, "deployment-version" or "deploymentVersion"), wire.Decode
+// directly for a payload that wraps others (root "", so its fields are
+// named alone: "job.status", "fieldsToUpdate"). Apply has already run
+// wire.Check on every payload, so handlers see no poison.
+
+// decodeKey reads an entity payload strictly (wire.Decode) without
+// validating it: deletes need only the identity, and upserts validate
+// after filling defaults. Errors name fields under the kind's name
+// ("deploymentVersion.stauts").
+func decodeKey[T any](data json.RawMessage, kind string) (*T, error) {
+	root := fieldName(kind)
+	if isEmpty(data) {
+		return nil, model.Invalid("data", "a %s is required", root)
 	}
 	v := new(T)
-	if err := json.Unmarshal(data, v); err != nil {
-		return nil, model.Invalid(kind, "%s", describeJSONError(err))
+	if err := wire.Decode(data, v, root); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// decode reads an entity payload like decodeKey and validates it.
+func decode[T any](data json.RawMessage, kind string) (*T, error) {
+	v, err := decodeKey[T](data, kind)
+	if err != nil {
+		return nil, err
 	}
 	if val, ok := any(v).(model.Validator); ok {
 		if err := val.Validate(); err != nil {
@@ -28,15 +45,19 @@ func decode[T any](data json.RawMessage, kind string) (*T, error) {
 	return v, nil
 }
 
-func describeJSONError(err error) string {
-	var te *json.UnmarshalTypeError
-	if errors.As(err, &te) {
-		field := te.Field
-		if field == "" {
-			field = "value"
+func isEmpty(data json.RawMessage) bool {
+	t := bytes.TrimSpace(data)
+	return len(t) == 0 || bytes.Equal(t, []byte("null"))
+}
+
+// fieldName turns an event kind into the name its fields are reported
+// under: "deployment-version" becomes "deploymentVersion".
+func fieldName(kind string) string {
+	parts := strings.Split(kind, "-")
+	for i := 1; i < len(parts); i++ {
+		if p := parts[i]; p != "" {
+			parts[i] = strings.ToUpper(p[:1]) + p[1:]
 		}
-		return fmt.Sprintf("field %s: cannot use a JSON %s as %s", field, te.Value, te.Type)
 	}
-	msg := err.Error()
-	return strings.TrimPrefix(msg, "json: ")
+	return strings.Join(parts, "")
 }

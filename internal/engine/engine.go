@@ -174,9 +174,10 @@ func New(cfg Config) *Engine {
 // work: validated, applied and reconciled all or nothing. The events of one
 // call share one database transaction (group commit: one durable write for
 // the batch instead of one per event), committed before Apply returns. It
-// stops at the first event that fails and returns its error, wrapped with
-// the event's position; the events before it are committed. If the commit
-// itself fails, none of the events is applied and the error says so. While
+// stops at the first event that fails and returns an *EventError with its
+// position; the events before it are committed. Every payload is checked
+// for poison (wire.Check) before its handler runs. If the commit itself
+// fails, none of the events is applied and the error says so. While
 // refused (Refuse, Drain) it applies nothing and returns the refusal.
 func (e *Engine) Apply(ctx context.Context, wsID string, events []Event) error {
 	_, err := e.ApplyBatch(ctx, wsID, events)
@@ -194,8 +195,8 @@ type Outcome struct {
 
 // ApplyBatch is Apply, also answering what the batch did.
 func (e *Engine) ApplyBatch(ctx context.Context, wsID string, events []Event) (Outcome, error) {
-	if wsID == "" {
-		return Outcome{}, model.Invalid("workspaceId", "is required")
+	if err := checkWorkspaceID(wsID); err != nil {
+		return Outcome{}, err
 	}
 	if err := e.admit(); err != nil {
 		return Outcome{}, err
@@ -214,16 +215,16 @@ func (e *Engine) ApplyBatch(ctx context.Context, wsID string, events []Event) (O
 	var after effects
 	var out Outcome
 	for i, ev := range events {
-		h, ok := handlers[ev.Type]
-		if !ok {
-			failed = eventError(i, len(events), ev, model.Errorf(model.EINVALID, "unknown event type %q", ev.Type))
+		h, err := handlerFor(ev)
+		if err != nil {
+			failed = eventError(i, out.Applied, len(events), ev, err)
 			break
 		}
 		sp := tx.Savepoint()
 		eff, err := e.applyIn(tx, ws, ev, func(u *unit) error { return h(u, ev.Data) })
 		if err != nil {
 			tx.RollbackTo(sp)
-			failed = eventError(i, len(events), ev, err)
+			failed = eventError(i, out.Applied, len(events), ev, err)
 			break
 		}
 		for _, s := range eff.skipped {
@@ -248,11 +249,8 @@ func (e *Engine) ApplyBatch(ctx context.Context, wsID string, events []Event) (O
 	return out, failed
 }
 
-func eventError(i, n int, ev Event, err error) error {
-	if n > 1 {
-		return fmt.Errorf("event %d (%s): %w", i, ev.Type, err)
-	}
-	return fmt.Errorf("%s: %w", ev.Type, err)
+func eventError(i, applied, n int, ev Event, err error) error {
+	return &EventError{Index: i, Applied: applied, Type: ev.Type, Err: err, Batch: n > 1}
 }
 
 // work runs fn as one unit of work in its own transaction, for the engine's

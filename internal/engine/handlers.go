@@ -106,16 +106,6 @@ func (k entityKind[T]) delete(u *unit, old *T) error {
 	return nil
 }
 
-// decodeKey reads a payload without validating it: deletes need only the
-// identity, and upserts validate after filling defaults.
-func decodeKey[T any](data json.RawMessage, kind string) (*T, error) {
-	v := new(T)
-	if err := json.Unmarshal(data, v); err != nil {
-		return nil, model.Invalid(kind, "%s", describeJSONError(err))
-	}
-	return v, nil
-}
-
 // handlers is the dispatch table from event type to handler.
 var handlers = buildHandlers()
 

@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"github.com/gatehouse-dev/gatehouse/internal/model"
+	"github.com/gatehouse-dev/gatehouse/internal/model/wire"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
 )
 
@@ -24,15 +25,15 @@ func updateJob(u *unit, data json.RawMessage) error {
 		Job            json.RawMessage `json:"job"`
 		FieldsToUpdate []string        `json:"fieldsToUpdate"`
 	}
-	if err := json.Unmarshal(data, &ev); err != nil {
-		return model.Invalid("jobUpdate", "%s", describeJSONError(err))
+	if err := wire.Decode(data, &ev, ""); err != nil {
+		return err
 	}
 	if len(ev.Job) == 0 {
 		return model.Invalid("job", "is required")
 	}
 	var patch model.Job
-	if err := json.Unmarshal(ev.Job, &patch); err != nil {
-		return model.Invalid("job", "%s", describeJSONError(err))
+	if err := wire.Decode(ev.Job, &patch, "job"); err != nil {
+		return err
 	}
 	cur, err := findJob(u.tx, ev.ID, ev.AgentID, ev.ExternalID, patch.ID)
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/engine/policy"
 	"github.com/gatehouse-dev/gatehouse/internal/engine/relations"
 	"github.com/gatehouse-dev/gatehouse/internal/model"
+	"github.com/gatehouse-dev/gatehouse/internal/model/wire"
 	"github.com/gatehouse-dev/gatehouse/internal/selector"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
 	"github.com/gatehouse-dev/gatehouse/internal/verification"
@@ -276,8 +277,8 @@ func bulkUpdateResourceVariables(u *unit, data json.RawMessage) error {
 		ResourceID string                 `json:"resourceId"`
 		Variables  map[string]model.Value `json:"variables"`
 	}
-	if err := json.Unmarshal(data, &ev); err != nil {
-		return model.Invalid("resourceVariables", "%s", describeJSONError(err))
+	if err := wire.Decode(data, &ev, ""); err != nil {
+		return err
 	}
 	if err := requireExists(u.tx, store.Resources, "resourceId", ev.ResourceID); err != nil {
 		return err

@@ -8,6 +8,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/gatehouse-dev/gatehouse/internal/model"
+	"github.com/gatehouse-dev/gatehouse/internal/model/wire"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
 )
 
@@ -66,8 +67,8 @@ func setProviderResources(u *unit, data json.RawMessage) error {
 		ProviderID string            `json:"providerId"`
 		Resources  []json.RawMessage `json:"resources"`
 	}
-	if err := json.Unmarshal(data, &ev); err != nil {
-		return model.Invalid("setResources", "%s", describeJSONError(err))
+	if err := wire.Decode(data, &ev, ""); err != nil {
+		return err
 	}
 	if err := requireExists(u.tx, store.ResourceProviders, "providerId", ev.ProviderID); err != nil {
 		return err

@@ -27,12 +27,19 @@ func (s Selector) MarshalJSON() ([]byte, error) {
 	return json.Marshal(map[string]any{"json": s.JSON})
 }
 
+// selectorFields are the fields of a selector object.
+var selectorFields = []string{"cel", "json"}
+
 // UnmarshalJSON accepts {"cel": "..."} or {"json": {...}}, and rejects
 // anything else so that a typo never silently becomes "match nothing".
+// Numbers in a JSON tree are kept in canonical form (CanonicalNumber).
 func (s *Selector) UnmarshalJSON(b []byte) error {
 	var raw map[string]json.RawMessage
-	if err := json.Unmarshal(b, &raw); err != nil {
+	if err := json.Unmarshal(b, &raw); err != nil || raw == nil {
 		return fmt.Errorf("selector must be an object with \"cel\" or \"json\"")
+	}
+	if err := onlyFields(raw, "selector", selectorFields...); err != nil {
+		return err
 	}
 	cel, hasCEL := raw["cel"]
 	js, hasJSON := raw["json"]
@@ -52,7 +59,7 @@ func (s *Selector) UnmarshalJSON(b []byte) error {
 		if err := dec.Decode(&tree); err != nil || tree == nil {
 			return fmt.Errorf("selector \"json\" must be an object")
 		}
-		*s = Selector{JSON: tree}
+		*s = Selector{JSON: CanonicalNumbers(tree).(map[string]any)}
 	default:
 		return fmt.Errorf("selector must have \"cel\" or \"json\"")
 	}

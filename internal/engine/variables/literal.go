@@ -4,12 +4,14 @@ import (
 	"encoding/json"
 	"math"
 	"strconv"
+
+	"github.com/gatehouse-dev/gatehouse/internal/model"
 )
 
 // literal turns a value found in an entity map into the form a decoded
 // model.LiteralValue has, so a referenced value and a configured one are
 // indistinguishable downstream (equal release content, equal release id):
-// numbers become json.Number, map[string]string becomes map[string]any, and
+// numbers become json.Number in canonical form, map[string]string becomes map[string]any, and
 // objects and arrays are copied so the release never aliases the entity map
 // it was read from (stored values are immutable).
 func literal(v any) any {
@@ -44,10 +46,9 @@ func literal(v any) any {
 		if math.IsNaN(v) || math.IsInf(v, 0) {
 			return v // not representable in JSON; leave it for the caller to reject
 		}
-		// encoding/json's own formatting, so the text is what marshalling
-		// the float would have produced.
+		// The canonical text, as a configured literal's number has.
 		b, _ := json.Marshal(v)
-		return json.Number(b)
+		return json.Number(model.CanonicalNumber(string(b)))
 	}
 	return v
 }
