@@ -2,7 +2,6 @@ package verification
 
 import (
 	"errors"
-	"fmt"
 	"strings"
 
 	"github.com/gatehouse-dev/gatehouse/internal/model"
@@ -23,10 +22,10 @@ func ValidateMetric(m *model.VerificationMetric, field string) error {
 	}
 	var errs []error
 	bad := func(sub, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("%s: %s", at(sub), fmt.Sprintf(format, args...)))
+		errs = append(errs, model.Invalid(at(sub), format, args...))
 	}
 	if m == nil {
-		return fmt.Errorf("%s: is required", field)
+		return model.Invalid(field, "is required")
 	}
 	if strings.TrimSpace(m.Name) == "" {
 		bad("name", "is required")
