@@ -16,9 +16,10 @@
 //
 // At run time entities are plain map[string]any, built by ResourceVars,
 // DeploymentVars and the other XxxVars functions with exactly the declared
-// fields, and passed in a map keyed by variable name. A variable that is
-// absent or nil at match time is treated as an empty map, so expressions
-// over it simply fail to match instead of erroring.
+// fields, and passed in a map keyed by variable name; a func() map[string]any
+// in its place is called only if the expression reads the variable. A
+// variable that is absent or nil at match time is treated as an empty map,
+// so expressions over it simply fail to match instead of erroring.
 //
 // # Subject of JSON selectors
 //

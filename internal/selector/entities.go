@@ -14,10 +14,11 @@ import (
 // that type-checks never meets a missing field at run time.
 //
 // They are written out rather than going through encoding/json because
-// target maintenance evaluates selectors against every resource, and a JSON
-// round trip per resource would dominate that cost. The maps share their
-// nested values (config, metadata values) with the entity: neither the
-// caller nor CEL may change them.
+// target maintenance builds them for every resource and, per resource, for
+// every environment and deployment, so each allocation counts: the maps
+// share config and metadata with the entity (metadata stays the entity's
+// map[string]string, which CEL reads as it is) and an unset map is one
+// shared empty map. Neither the caller nor CEL may change them.
 
 // ResourceVars returns the CEL map of a resource.
 func ResourceVars(r *model.Resource) map[string]any {
@@ -83,7 +84,7 @@ func ReleaseVars(rel *model.Release) map[string]any {
 // JobVars returns the CEL map of a job. Its dispatch context goes through
 // JSON, being a deep tree of entities; no hot path selects jobs.
 func JobVars(j *model.Job) map[string]any {
-	dispatch := map[string]any{}
+	dispatch := noValues
 	if j.DispatchContext != nil {
 		if m, err := ToMap(j.DispatchContext); err == nil {
 			dispatch = m
@@ -99,17 +100,22 @@ func JobVars(j *model.Job) map[string]any {
 	}
 }
 
-func stringMap(m map[string]string) map[string]any {
-	out := make(map[string]any, len(m))
-	for k, v := range m {
-		out[k] = v
+// Shared empty maps for unset fields; read-only like every map here.
+var (
+	noStrings = map[string]string{}
+	noValues  = map[string]any{}
+)
+
+func stringMap(m map[string]string) map[string]string {
+	if m == nil {
+		return noStrings
 	}
-	return out
+	return m
 }
 
 func anyMap(m map[string]any) map[string]any {
 	if m == nil {
-		return map[string]any{}
+		return noValues
 	}
 	return m
 }
@@ -126,7 +132,7 @@ func timeString(t time.Time) string {
 func selectorMap(s *model.Selector) map[string]any {
 	switch {
 	case s == nil:
-		return map[string]any{}
+		return noValues
 	case s.CEL != nil:
 		return map[string]any{"cel": *s.CEL}
 	default:

@@ -80,6 +80,9 @@ func conforms(v any, t *types.Type) error {
 			}
 		}
 	case types.MapKind:
+		if _, ok := v.(map[string]string); ok && t.Parameters()[1] == types.StringType {
+			return nil // metadata, as the entity holds it
+		}
 		m, ok := v.(map[string]any)
 		if !ok {
 			return fmt.Errorf("%T, want map[string]any", v)
