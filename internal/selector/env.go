@@ -13,8 +13,8 @@ import (
 )
 
 // DefaultCostLimit bounds CEL evaluation when Config.CostLimit is zero, in
-// cel-go cost units. At the limit an evaluation takes about a millisecond on
-// the worst expressions measured (see docs/benchmarks.md), so a selector
+// cel-go cost units. At the limit an evaluation takes at most about 2 ms on
+// the expressions measured (see docs/benchmarks.md), so a selector
 // evaluated against every resource of a large workspace stays bounded; an
 // expression whose estimated worst case exceeds it is refused when written.
 const DefaultCostLimit uint64 = 5_000
