@@ -147,14 +147,6 @@ func retryWalk(releaseID string, c agentChoice, all []agentChoice) policy.Walk {
 // job was made for.
 const metaRollbackOf = "rollbackOf"
 
-func releaseVars(rel *model.Release) map[string]any {
-	vars := make(map[string]any, len(rel.Variables))
-	for k, v := range rel.Variables {
-		vars[k] = v.V
-	}
-	return map[string]any{"id": rel.ID, "version": versionVars(&rel.Version), "variables": vars}
-}
-
 // mergeConfig deep-merges configs, later ones winning; nested objects merge
 // key by key, anything else is replaced.
 func mergeConfig(layers ...map[string]any) map[string]any {

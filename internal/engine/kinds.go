@@ -117,7 +117,7 @@ var policyKind = entityKind[model.Policy]{
 		if p.CreatedAt.IsZero() {
 			p.CreatedAt = u.tx.Now()
 		}
-		if err := checkCEL("policy.selector", p.Selector, policyEnv); err != nil {
+		if err := checkCEL("policy.selector", string(p.Selector), policyEnv); err != nil {
 			return err
 		}
 		for i := range p.Rules {

@@ -86,7 +86,7 @@ func (p *planner) matchingPolicies(te *targetEntities) ([]*model.Policy, error) 
 	vars := te.vars()
 	var out []*model.Policy
 	for _, pol := range p.policies {
-		m, err := policyEnv.CompileCEL(pol.Selector)
+		m, err := policyEnv.CompileCEL(string(pol.Selector))
 		if err != nil {
 			return nil, fmt.Errorf("policy %s selector: %w", pol.ID, err)
 		}

@@ -11,8 +11,10 @@ func compileResourceSelector(s *model.Selector) (*selector.Matcher, error) {
 	return selector.ResourceEnv().Compile(s)
 }
 
-// checkSelector rejects a selector that does not compile, naming the field
-// that holds it. It runs when the entity is written, never at match time.
+// checkSelector rejects a selector that does not compile (a syntax error, a
+// field its entity does not have, an estimated cost over the limit), naming
+// the field that holds it. It runs when the entity is written, never at
+// match time.
 func checkSelector(field string, s *model.Selector, env *selector.Env) error {
 	if _, err := env.Compile(s); err != nil {
 		return model.Invalid(field, "%v", err)
@@ -29,7 +31,10 @@ func checkCEL(field, expr string, env *selector.Env) error {
 }
 
 // Selector environments for the places where CEL appears besides resource
-// selectors. Built once; each is safe for concurrent use.
+// selectors. Each variable has the shape of the entity it is named after
+// (inputs is an open map), so a field the entity does not have is refused
+// when the expression is written. Built once; each is safe for concurrent
+// use.
 var (
 	policyEnv      = selector.MustNewEnv("resource", "deployment", "environment")
 	deploymentEnv  = selector.MustNewEnv("deployment")

@@ -22,7 +22,7 @@ func (u *unit) syncResource(resourceID string) error {
 		vars := map[string]any{"resource": resourceVars(r)}
 		var envs, deps []string
 		for _, env := range store.Environments.Items(u.tx) {
-			vars["environment"] = environmentVars(env)
+			vars["environment"] = func() map[string]any { return environmentVars(env) }
 			ok, err := selects(env.ResourceSelector, vars)
 			if err != nil {
 				return err
@@ -33,7 +33,7 @@ func (u *unit) syncResource(resourceID string) error {
 		}
 		delete(vars, "environment")
 		for _, dep := range store.Deployments.Items(u.tx) {
-			vars["deployment"] = deploymentVars(dep)
+			vars["deployment"] = func() map[string]any { return deploymentVars(dep) }
 			ok, err := selects(dep.ResourceSelector, vars)
 			if err != nil {
 				return err

@@ -2,6 +2,7 @@ package model
 
 import (
 	"encoding/json"
+	"fmt"
 	"time"
 )
 
@@ -15,9 +16,39 @@ type Policy struct {
 	CreatedAt   time.Time         `json:"createdAt"`
 	Enabled     bool              `json:"enabled"`
 	Priority    int               `json:"priority"`
-	Selector    string            `json:"selector"`
+	Selector    CELText           `json:"selector"`
 	Rules       []PolicyRule      `json:"rules"`
 	Metadata    map[string]string `json:"metadata"`
+}
+
+// CELText is a CEL expression held as its text. On the wire it is either
+// the bare string or {"cel": "..."}, the selector form; ctrlplane sends
+// both for a policy's selector. It is always written back as the bare
+// string.
+type CELText string
+
+// UnmarshalJSON accepts "expr" and {"cel": "expr"}, and rejects anything
+// else (a JSON selector, an unknown key) so that a typo never silently
+// becomes "match nothing".
+func (c *CELText) UnmarshalJSON(b []byte) error {
+	var text string
+	if err := json.Unmarshal(b, &text); err == nil {
+		*c = CELText(text)
+		return nil
+	}
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(b, &obj); err != nil {
+		return fmt.Errorf("selector must be a CEL string or {\"cel\": \"...\"}")
+	}
+	raw, ok := obj["cel"]
+	if !ok || len(obj) != 1 {
+		return fmt.Errorf("selector must be a CEL string or {\"cel\": \"...\"}, with no other key")
+	}
+	if err := json.Unmarshal(raw, &text); err != nil {
+		return fmt.Errorf("selector \"cel\" must be a string")
+	}
+	*c = CELText(text)
+	return nil
 }
 
 // PolicyRule holds exactly one rule kind.

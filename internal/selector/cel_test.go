@@ -87,7 +87,7 @@ func TestEnv_CompileCEL(t *testing.T) {
 		{"metadata select syntax", `resource.metadata.region.startsWith("us-")`, full, true},
 		{"metadata mismatch", `resource.metadata["env"] == "staging"`, full, false},
 		{"missing metadata key", `resource.metadata["team"] == "core"`, full, false},
-		{"missing nested field", `resource.spec.image == "x"`, full, false},
+		{"missing nested config key", `resource.config.spec.image == "x"`, full, false},
 		{"has on missing key", `has(resource.metadata.team)`, full, false},
 		{"absent variable", `resource.name == "api-prod-1"`, map[string]any{}, false},
 		{"nil variable", `resource.name == "api-prod-1"`, map[string]any{"resource": nil}, false},
@@ -133,6 +133,7 @@ func TestEnv_CompileCEL_Invalid(t *testing.T) {
 		{"string result", `"prod"`, "must evaluate to bool"},
 		{"size result", `size(resource.metadata)`, "must evaluate to bool"},
 		{"no matching overload", `resource + 1 == 2`, "no matching overload"},
+		{"field the entity does not have", `resource.spec.image == "x"`, "undefined field 'spec'"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -148,14 +149,16 @@ func TestEnv_CompileCEL_Invalid(t *testing.T) {
 }
 
 func TestMatcher_MatchErr(t *testing.T) {
-	items := make([]any, 200)
+	items := make([]any, 600)
 	for i := range items {
 		items[i] = int64(i)
 	}
 	inputs := map[string]any{"inputs": map[string]any{"items": items, "name": "x"}}
-	quadratic := `inputs.items.all(x, inputs.items.all(y, x + y >= 0))`
+	// Admitted by the estimate (lists of up to MaxEntries), but the list is
+	// six times longer than that.
+	loop := `inputs.items.all(x, x >= 0)`
 
-	tight, err := selector.NewEnvConfig(selector.Config{Vars: []string{"inputs"}, CostLimit: 1000})
+	tight, err := selector.NewEnvConfig(selector.Config{Vars: []string{"inputs"}, CostLimit: 2000})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -170,8 +173,8 @@ func TestMatcher_MatchErr(t *testing.T) {
 		want    bool
 		wantErr string
 	}{
-		{"cost limit exceeded", tight, quadratic, false, "cost limit"},
-		{"within default limit", roomy, quadratic, true, ""},
+		{"cost limit exceeded", tight, loop, false, "cost limit"},
+		{"within default limit", roomy, loop, true, ""},
 		{"dyn result that is bool", roomy, `inputs.items.size() > 0 && inputs.items[0] == 0`, true, ""},
 		{"dyn result that is not bool", roomy, `inputs.name`, false, "not bool"},
 		{"runtime type error", roomy, `inputs.name > 3`, false, "no such overload"},

@@ -4,11 +4,22 @@
 // # Environments and variables
 //
 // An Env fixes the set of variable names an expression may use, e.g.
-// {resource, deployment, environment}. Every variable is declared as
-// map(string, dyn), so callers pass entities as map[string]any (see ToMap) in
-// a map keyed by variable name. A variable that is absent or nil at match time
-// is treated as an empty map, so expressions over it simply fail to match
-// instead of erroring.
+// {resource, deployment, environment}, and gives each a shape the type
+// checker knows. A variable named after an entity kind (resource,
+// deployment, environment, version, release, job; Config.Kinds can give
+// another name, such as a relationship rule's from and to, a kind) is an
+// object with that entity's fields (see Fields): a field the entity does not
+// have is a compile error ("undefined field 'nmae'"), not a selector that
+// silently matches nothing. metadata is map(string, string); config,
+// jobAgentConfig, release variables, and any variable named after no kind
+// (inputs, result) are open map(string, dyn), where any key compiles.
+//
+// At run time entities are plain map[string]any, built by ResourceVars,
+// DeploymentVars and the other XxxVars functions with exactly the declared
+// fields, and passed in a map keyed by variable name; a func() map[string]any
+// in its place is called only if the expression reads the variable. A
+// variable that is absent or nil at match time is treated as an empty map,
+// so expressions over it simply fail to match instead of erroring.
 //
 // # Subject of JSON selectors
 //
@@ -24,8 +35,11 @@
 //   - The result type must be bool or dyn; anything else is a compile error.
 //   - A missing map key or attribute (resource.metadata["env"] when env is
 //     unset) is no match, not an error.
-//   - Evaluation is bounded by a cost limit; exceeding it, or any other
-//     runtime error, is no match, and MatchErr reports the error.
+//   - Evaluation is bounded by a cost limit (DefaultCostLimit); exceeding
+//     it, or any other runtime error, is no match, and MatchErr reports the
+//     error. An expression whose estimated worst-case cost exceeds the limit,
+//     with strings, keys, maps and lists within MaxStringSize, MaxKeySize
+//     and MaxEntries, does not compile.
 //   - Compiled matchers are cached per Env (LRU keyed by selector text).
 //
 // # JSON condition trees

@@ -21,6 +21,10 @@ type Matcher struct {
 var nothing = &Matcher{}
 
 // Match reports whether vars, keyed by variable name, satisfy the selector.
+// A variable's value is a map[string]any or a func() map[string]any that
+// builds it, called only when the selector reads the variable (and each
+// time it does): target maintenance passes the environment and deployment
+// beside every resource that way, since most selectors never read them.
 // Evaluation errors count as no match; use MatchErr to see them.
 func (m *Matcher) Match(vars map[string]any) bool {
 	ok, _ := m.MatchErr(vars)
@@ -35,7 +39,11 @@ func (m *Matcher) MatchErr(vars map[string]any) (bool, error) {
 	case m == nil || (m.prog == nil && m.root == nil):
 		return false, nil
 	case m.root != nil:
-		switch s := vars[m.env.subject].(type) {
+		s := vars[m.env.subject]
+		if lazy, ok := s.(func() map[string]any); ok {
+			s = callLazy(lazy)
+		}
+		switch s := s.(type) {
 		case map[string]any:
 			return m.root.match(s), nil
 		case nil:
@@ -68,16 +76,27 @@ func isMissing(err error) bool {
 var emptyMap = map[string]any{}
 
 // activation resolves declared variables straight from the caller's map,
-// without copying it, and stands in an empty map for absent or nil ones so
-// that "resource.name == 'x'" is a plain no match rather than an error.
+// without copying it, builds lazy ones, and stands in an empty map for
+// absent or nil ones so that "resource.name == 'x'" is a plain no match
+// rather than an error.
 type activation struct {
 	env  *Env
 	vars map[string]any
 }
 
 func (a activation) ResolveName(name string) (any, bool) {
-	if v, ok := a.vars[name]; ok && v != nil {
-		return v, true
+	switch v := a.vars[name].(type) {
+	case func() map[string]any:
+		if m := callLazy(v); m != nil {
+			return m, true
+		}
+	case map[string]any:
+		if v != nil {
+			return v, true
+		}
+	case nil:
+	default:
+		return v, true // not a map: evaluation reports it
 	}
 	if _, declared := a.env.varSet[name]; declared {
 		return emptyMap, true
@@ -86,3 +105,11 @@ func (a activation) ResolveName(name string) (any, bool) {
 }
 
 func (a activation) Parent() interpreter.Activation { return nil }
+
+// callLazy builds a lazy variable; a nil func is an absent variable.
+func callLazy(f func() map[string]any) map[string]any {
+	if f == nil {
+		return nil
+	}
+	return f()
+}

@@ -8,9 +8,18 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/selector"
 )
 
-// resultEnv is the CEL environment of metric conditions; shared so compiled
-// conditions are cached across measurements.
-var resultEnv = sync.OnceValue(func() *selector.Env { return selector.MustNewEnv("result") })
+// conditionCostLimit bounds one evaluation of a metric condition. A
+// condition runs once per measurement, not once per entity as selectors do,
+// and a provider's result can be large (an HTTP body, a Prometheus range), so
+// it may cost far more than a selector: this much is about a quarter of a
+// second at worst.
+const conditionCostLimit = 1_000_000
+
+// resultEnv is the CEL environment of metric conditions, where result is an
+// open map; shared so compiled conditions are cached across measurements.
+var resultEnv = sync.OnceValue(func() *selector.Env {
+	return selector.MustNewEnvConfig(selector.Config{Vars: []string{"result"}, CostLimit: conditionCostLimit})
+})
 
 // evalCondition evaluates a condition over result. A key missing from
 // result makes the condition false rather than an error, so a query that

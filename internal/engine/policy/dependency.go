@@ -38,9 +38,7 @@ func evalDeploymentDependency(in *Input, rule *model.PolicyRule) Result {
 		if d.ID == in.Target.DeploymentID {
 			continue
 		}
-		vars := map[string]any{}
-		setEntityVar(vars, "deployment", d)
-		if m.Match(vars) {
+		if m.Match(map[string]any{"deployment": selector.DeploymentVars(d)}) {
 			deps = append(deps, d)
 		}
 	}

@@ -122,11 +122,7 @@ func dependencyEnvironments(r store.Reader, envID string, sel *model.Selector) (
 			if err != nil {
 				continue // a dangling link: the environment is gone
 			}
-			vars, err := selector.ToMap(env)
-			if err != nil {
-				return nil, fmt.Errorf("environment %s: %w", env.ID, err)
-			}
-			if m.Match(map[string]any{"environment": vars}) {
+			if m.Match(map[string]any{"environment": selector.EnvironmentVars(env)}) {
 				out = append(out, env)
 			}
 		}

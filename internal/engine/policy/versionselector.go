@@ -43,27 +43,22 @@ func evalVersionSelector(in *Input, rule *model.PolicyRule) Result {
 		"version %s matches the version selector%s", nameOfVersion(v), about)))
 }
 
-// versionSelectorVars gives the selector each entity of the input as a map
-// of its JSON fields, the names selectors are written against. Entities the
-// input lacks are left out, which the selector treats as empty (no match).
+// versionSelectorVars gives the selector each entity of the input as the
+// map selectors see. Entities the input lacks are left out, which the
+// selector treats as empty (no match).
 func versionSelectorVars(in *Input) map[string]any {
 	vars := make(map[string]any, 4)
-	setEntityVar(vars, "version", in.Version)
-	setEntityVar(vars, "environment", in.Environment)
-	setEntityVar(vars, "resource", in.Resource)
-	setEntityVar(vars, "deployment", in.Deployment)
+	if in.Version != nil {
+		vars["version"] = selector.VersionVars(in.Version)
+	}
+	if in.Environment != nil {
+		vars["environment"] = selector.EnvironmentVars(in.Environment)
+	}
+	if in.Resource != nil {
+		vars["resource"] = selector.ResourceVars(in.Resource)
+	}
+	if in.Deployment != nil {
+		vars["deployment"] = selector.DeploymentVars(in.Deployment)
+	}
 	return vars
-}
-
-// setEntityVar sets vars[name] to the JSON field map of entity, unless
-// entity is a nil pointer. A model struct always encodes to an object, so
-// the conversion cannot fail in practice; if it did, leaving the variable
-// out makes the selector not match rather than match on partial data.
-func setEntityVar[T any](vars map[string]any, name string, entity *T) {
-	if entity == nil {
-		return
-	}
-	if m, err := selector.ToMap(entity); err == nil {
-		vars[name] = m
-	}
 }

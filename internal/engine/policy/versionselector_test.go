@@ -76,13 +76,18 @@ func TestEvalVersionSelector(t *testing.T) {
 			want: fxWant{outcome: fxDenied, msg: []string{"the version selector is invalid", "Syntax error"}},
 		},
 		{
+			name: "cel on a field the version does not have is denied as invalid",
+			sel:  model.CELSelector(`version.tga.startsWith("v2.")`),
+			want: fxWant{outcome: fxDenied, msg: []string{"the version selector is invalid", "undefined field 'tga'"}},
+		},
+		{
 			name: "json that does not compile is denied with the error",
 			sel:  jsonSel(map[string]any{"type": "tag", "operator": "sounds-like", "value": "v2"}),
 			want: fxWant{outcome: fxDenied, msg: []string{"the version selector is invalid"}},
 		},
 		{
 			name: "cel that fails at run time is denied with the error",
-			sel:  model.CELSelector(`version.tag > 3`),
+			sel:  model.CELSelector(`dyn(version.tag) > 3`),
 			want: fxWant{outcome: fxDenied, msg: []string{"could not be evaluated for version v2.1.0"}},
 		},
 	}

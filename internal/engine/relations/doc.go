@@ -15,7 +15,9 @@
 //   - FromSelector holds for the "from" entity and ToSelector for the "to"
 //     entity;
 //   - the matcher holds: a CEL expression over the variables "from" and "to",
-//     or a list of property comparisons that must all hold.
+//     which have the shapes of FromType and ToType (from.kind is an error
+//     when FromType is deployment), or a list of property comparisons that
+//     must all hold.
 //
 // # Side selectors
 //

@@ -1,6 +1,7 @@
 package relations
 
 import (
+	"fmt"
 	"strconv"
 	"sync"
 
@@ -11,8 +12,6 @@ import (
 // Selector environments, built on first use and shared so that their
 // compiled-program caches are shared too. Each is safe for concurrent use.
 var (
-	// matcherEnv serves CEL matchers, which see both entities.
-	matcherEnv = sync.OnceValue(func() *selector.Env { return selector.MustNewEnv("from", "to") })
 	// The side selector of a deployment or environment sees only that
 	// entity; a resource side uses the shared resource environment.
 	deploymentEnv  = sync.OnceValue(func() *selector.Env { return selector.MustNewEnv(model.EntityDeployment) })
@@ -31,6 +30,36 @@ func sideEnv(entityType string) *selector.Env {
 		return environmentEnv()
 	}
 	return nil
+}
+
+// matcherEnvs holds the environments of CEL matchers, one per (fromType,
+// toType) pair, so that from and to have the shapes of the rule's types.
+var matcherEnvs struct {
+	sync.Mutex
+	byTypes map[[2]string]*selector.Env
+}
+
+// matcherEnv returns the environment of CEL matchers over a fromType and a
+// toType, both known entity types.
+func matcherEnv(fromType, toType string) (*selector.Env, error) {
+	matcherEnvs.Lock()
+	defer matcherEnvs.Unlock()
+	key := [2]string{fromType, toType}
+	if env, ok := matcherEnvs.byTypes[key]; ok {
+		return env, nil
+	}
+	env, err := selector.NewEnvConfig(selector.Config{
+		Vars:  []string{"from", "to"},
+		Kinds: map[string]string{"from": fromType, "to": toType},
+	})
+	if err != nil {
+		return nil, err
+	}
+	if matcherEnvs.byTypes == nil {
+		matcherEnvs.byTypes = map[[2]string]*selector.Env{}
+	}
+	matcherEnvs.byTypes[key] = env
+	return env, nil
 }
 
 // Rule is a compiled relationship rule. It is immutable apart from an
@@ -83,7 +112,11 @@ func Compile(r *model.RelationshipRule) (*Rule, error) {
 		return nil, model.Invalid("relationshipRule.matcher", "has both cel and properties; give one")
 	}
 	if m.CEL != nil {
-		if rule.cel, err = matcherEnv().CompileCEL(*m.CEL); err != nil {
+		env, err := matcherEnv(r.FromType, r.ToType)
+		if err != nil {
+			return nil, fmt.Errorf("relationship rule %s: %w", r.ID, err)
+		}
+		if rule.cel, err = env.CompileCEL(*m.CEL); err != nil {
 			return nil, model.Invalid("relationshipRule.matcher.cel", "%v", err)
 		}
 		return rule, nil
