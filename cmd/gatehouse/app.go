@@ -16,8 +16,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/gatehouse-dev/gatehouse/internal/agents/dispatch"
 	"github.com/gatehouse-dev/gatehouse/internal/api"
 	"github.com/gatehouse-dev/gatehouse/internal/engine"
+	"github.com/gatehouse-dev/gatehouse/internal/model"
 	"github.com/gatehouse-dev/gatehouse/internal/secrets"
 	"github.com/gatehouse-dev/gatehouse/internal/store/sqlstore"
 )
@@ -39,6 +41,14 @@ type Config struct {
 	ProbeInterval time.Duration
 	// LogOutput receives the logs; standard error when nil.
 	LogOutput io.Writer
+	// VerificationAllowPrivate lets verification metrics reach private
+	// and loopback addresses.
+	VerificationAllowPrivate bool
+	// EventIDRetention is how long event ids are remembered.
+	EventIDRetention time.Duration
+	// GitHubWebhookSecret verifies GitHub's workflow_run webhooks; the
+	// route is off without it.
+	GitHubWebhookSecret string
 }
 
 // defaultProbeInterval is often enough for a load balancer to stop sending
@@ -50,7 +60,7 @@ const defaultProbeInterval = 5 * time.Second
 // working directory.
 func DefaultConfig() Config {
 	return Config{Addr: "127.0.0.1:8080", DB: "sqlite:gatehouse.db", MaxBodyBytes: api.DefaultMaxBodyBytes, LogFormat: "text",
-		DBTimeout: sqlstore.DefaultTimeout, ShutdownTimeout: 30 * time.Second}
+		DBTimeout: sqlstore.DefaultTimeout, ShutdownTimeout: 30 * time.Second, EventIDRetention: engine.DefaultEventIDRetention}
 }
 
 // Validate checks the values no flag parser checks, naming the flag and its
@@ -65,6 +75,9 @@ func (c Config) Validate() error {
 	}
 	if c.DBTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("--db-timeout (GATEHOUSE_DB_TIMEOUT): must be positive, got %s", c.DBTimeout))
+	}
+	if c.EventIDRetention <= 0 {
+		errs = append(errs, fmt.Errorf("--event-id-retention (GATEHOUSE_EVENT_ID_RETENTION): must be positive, got %s", c.EventIDRetention))
 	}
 	if c.ShutdownTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("--shutdown-timeout (GATEHOUSE_SHUTDOWN_TIMEOUT): must be positive, got %s", c.ShutdownTimeout))
@@ -86,6 +99,8 @@ type Main struct {
 	logger   *slog.Logger
 	db       *sqlstore.DB
 	engine   *engine.Engine
+	// dispatcher hands jobs to their agents; set before anything commits.
+	dispatcher atomic.Pointer[dispatch.Dispatcher]
 	server   *http.Server
 	listener net.Listener
 	served   chan error
@@ -116,7 +131,14 @@ func Open(ctx context.Context, cfg Config) (*Main, error) {
 		return nil, err
 	}
 	m.stopTracing = stop
-	ecfg := engine.Config{Logger: m.logger}
+	registry := agentTypes()
+	ecfg := engine.Config{Logger: m.logger, Agents: registry, OutcomeUnknown: sqlstore.OutcomeUnknown,
+		VerificationAllowPrivate: cfg.VerificationAllowPrivate, EventIDRetention: cfg.EventIDRetention,
+		OnJobs: func(ws string, jobs []*model.Job) {
+			if d := m.dispatcher.Load(); d != nil {
+				d.Notify(ws, jobs)
+			}
+		}}
 	var sealer *secrets.Sealer
 	if key := os.Getenv(envEncryptionKey); key != "" {
 		if sealer, err = secrets.New(key); err != nil {
@@ -136,8 +158,14 @@ func Open(ctx context.Context, cfg Config) (*Main, error) {
 	m.engine.Refuse(engine.ErrRestoring)
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	var opener dispatch.Opener
+	if sealer != nil {
+		opener = sealer
+	}
+	m.dispatcher.Store(dispatch.New(dispatch.Config{Engine: m.engine, Agents: registry, Opener: opener, Logger: m.logger,
+		Registerer: reg}))
 	handler := api.New(m.engine, api.Config{MaxBodyBytes: cfg.MaxBodyBytes, Token: cfg.Token, Logger: m.logger,
-		Registry: reg, Ready: m.readiness})
+		Registry: reg, Ready: m.readiness, Agents: registry, Opener: opener, GitHubWebhookSecret: cfg.GitHubWebhookSecret})
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		m.Close()
@@ -183,6 +211,9 @@ func (m *Main) Run(ctx context.Context) error {
 		}
 		m.logger.Info("stopped while restoring", "err", err)
 	} else {
+		// The outbox is read once everything is loaded: jobs committed
+		// before a crash are handed over now.
+		m.dispatcher.Load().Start()
 		m.engine.Accept()
 		m.phase.Store(phaseServing)
 		m.logger.Info("serving", "addr", m.Addr(), "db", redactDSN(m.cfg.DB))
@@ -260,6 +291,9 @@ func (m *Main) Close() {
 	m.probes.Wait()
 	if m.server != nil {
 		_ = m.server.Close()
+	}
+	if d := m.dispatcher.Load(); d != nil {
+		d.Close() // before the engine: it records outcomes through it
 	}
 	if m.engine != nil {
 		m.engine.Close()

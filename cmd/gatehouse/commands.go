@@ -51,6 +51,12 @@ func newServeCommand() *cobra.Command {
 	f.DurationVar(&cfg.DBTimeout, "db-timeout", cfg.DBTimeout, "longest a database transaction or query may take (GATEHOUSE_DB_TIMEOUT)")
 	f.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", cfg.ShutdownTimeout,
 		"longest the events in hand may take to commit on shutdown (GATEHOUSE_SHUTDOWN_TIMEOUT)")
+	f.BoolVar(&cfg.VerificationAllowPrivate, "verification-allow-private", cfg.VerificationAllowPrivate,
+		"let verification metrics connect to loopback, private and link-local addresses (GATEHOUSE_VERIFICATION_ALLOW_PRIVATE)")
+	f.DurationVar(&cfg.EventIDRetention, "event-id-retention", cfg.EventIDRetention,
+		"how long event ids are remembered, so that a redelivery changes nothing (GATEHOUSE_EVENT_ID_RETENTION)")
+	f.StringVar(&cfg.GitHubWebhookSecret, "github-webhook-secret", "",
+		"secret of GitHub workflow_run webhooks at /v1/webhooks/github; the route is off without it (GATEHOUSE_GITHUB_WEBHOOK_SECRET)")
 	cmd.PreRunE = func(*cobra.Command, []string) error { return bindEnv(f) }
 	return cmd
 }
@@ -91,7 +97,7 @@ func newResealCommand() *cobra.Command {
 }
 
 // secretFlags hold credentials: their values are never echoed.
-var secretFlags = map[string]bool{"token": true, "db": true}
+var secretFlags = map[string]bool{"token": true, "db": true, "github-webhook-secret": true}
 
 // bindEnv gives every flag not set on the command line the value of its
 // GATEHOUSE_<NAME> environment variable, parsed as the flag parses it: a

@@ -16,6 +16,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/gatehouse-dev/gatehouse/internal/agents"
+	"github.com/gatehouse-dev/gatehouse/internal/agents/dispatch"
 	"github.com/gatehouse-dev/gatehouse/internal/engine"
 	"github.com/gatehouse-dev/gatehouse/internal/ingest"
 	"github.com/gatehouse-dev/gatehouse/internal/model"
@@ -39,6 +41,14 @@ type Config struct {
 	Logger *slog.Logger
 	// Registry collects the API's metrics; none are kept when nil.
 	Registry *prometheus.Registry
+	// Agents are the job agent types, for the pull protocol's claims.
+	Agents agents.Registry
+	// Opener opens sensitive values for what a runner claims; without one
+	// a job holding any cannot be handed over.
+	Opener dispatch.Opener
+	// GitHubWebhookSecret verifies GitHub's workflow_run webhooks at
+	// /v1/webhooks/github; the route is off when empty.
+	GitHubWebhookSecret string
 	// Ready returns nil when the server takes requests, else why not (for
 	// /readyz: restoring, draining, the database cannot be written); always
 	// ready when nil.
@@ -145,6 +155,13 @@ func (s *Server) routes() {
 	s.mux.Handle("GET /v1/workspaces/{ws}/resources/{id}/relations", s.auth(http.HandlerFunc(s.resourceRelations)))
 	s.mux.Handle("GET /v1/workspaces/{ws}/jobs", s.auth(http.HandlerFunc(s.listJobs)))
 	s.mux.Handle("GET /v1/workspaces/{ws}/jobs/{id}", s.auth(http.HandlerFunc(s.getJob)))
+	s.mux.Handle("GET /v1/workspaces/{ws}/job-agents/{id}/jobs", s.auth(http.HandlerFunc(s.listAgentJobs)))
+	s.mux.Handle("POST /v1/workspaces/{ws}/jobs/{id}/claim", s.auth(http.HandlerFunc(s.claimJob)))
+	s.mux.Handle("POST /v1/workspaces/{ws}/jobs/{id}/heartbeat", s.auth(http.HandlerFunc(s.heartbeatJob)))
+	if s.cfg.GitHubWebhookSecret != "" {
+		// Authenticated by GitHub's signature, not the bearer token.
+		s.mux.HandleFunc("POST /v1/webhooks/github", s.githubWebhook)
+	}
 	for name, c := range collections {
 		s.mux.Handle("GET /v1/workspaces/{ws}/"+name, s.auth(s.listCollection(c)))
 		s.mux.Handle("GET /v1/workspaces/{ws}/"+name+"/{id}", s.auth(s.getFromCollection(c)))

@@ -70,15 +70,20 @@ func (s *Server) listReleaseTargets(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) listJobs(w http.ResponseWriter, r *http.Request) {
+	s.writeJobs(w, r, r.URL.Query().Get("jobAgentId"))
+}
+
+// writeJobs answers the workspace's jobs matching the request's filters
+// and, when agent is not empty, of that agent.
+func (s *Server) writeJobs(w http.ResponseWriter, r *http.Request, agent string) {
 	snap, done, err := s.snapshot(r)
 	defer done()
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	q := r.URL.Query()
 	f := filterOf(r)
-	status, agent := q.Get("status"), q.Get("jobAgentId")
+	status := r.URL.Query().Get("status")
 	var items []any
 	for _, j := range store.Jobs.Items(snap) {
 		if (status != "" && j.Status != status) || (agent != "" && j.JobAgentID != agent) {
