@@ -95,16 +95,16 @@ const (
 // Main is a wired Gatehouse: engine, database and HTTP server. End-to-end
 // tests start it the way the binary does.
 type Main struct {
-	cfg      Config
-	logger   *slog.Logger
-	db       *sqlstore.DB
-	engine   *engine.Engine
+	cfg    Config
+	logger *slog.Logger
+	db     *sqlstore.DB
+	engine *engine.Engine
 	// dispatcher hands jobs to their agents; set before anything commits.
 	dispatcher atomic.Pointer[dispatch.Dispatcher]
-	server   *http.Server
-	listener net.Listener
-	served   chan error
-	phase    atomic.Int32
+	server     *http.Server
+	listener   net.Listener
+	served     chan error
+	phase      atomic.Int32
 	// unwritable is the last write probe's failure, nil while the database
 	// takes writes.
 	unwritable atomic.Pointer[error]
