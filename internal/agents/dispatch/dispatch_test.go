@@ -34,11 +34,10 @@ type receiver struct {
 	mu         sync.Mutex
 	deliveries []string
 	answer     func(n int, w http.ResponseWriter)
-	got        chan string
 }
 
 func newReceiver(t *testing.T, answer func(n int, w http.ResponseWriter)) *receiver {
-	rc := &receiver{answer: answer, got: make(chan string, 1000)}
+	rc := &receiver{answer: answer}
 	rc.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.Copy(io.Discard, r.Body)
 		id := r.Header.Get(webhook.DeliveryHeader)
@@ -51,7 +50,6 @@ func newReceiver(t *testing.T, answer func(n int, w http.ResponseWriter)) *recei
 		} else {
 			w.WriteHeader(http.StatusOK)
 		}
-		rc.got <- id
 	}))
 	t.Cleanup(rc.Close)
 	return rc
