@@ -58,6 +58,23 @@ func (c *apiClient) post(eventType string, data any) (status int, body []byte, e
 	return resp.StatusCode, body, err
 }
 
+// postEnvelopes sends envelopes as they are (an eventId included) in one
+// request and returns the status and body.
+func (c *apiClient) postEnvelopes(envs ...map[string]any) (int, []byte) {
+	c.t.Helper()
+	raw, err := json.Marshal(envs)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	resp, err := c.http.Post(c.base+"/v1/workspaces/"+c.ws+"/events", "application/json", bytes.NewReader(raw))
+	if err != nil {
+		c.t.Fatalf("POST events: %v", err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, body
+}
+
 // mustApply posts one event and fails the test unless it is acknowledged.
 func (c *apiClient) mustApply(eventType string, data any) {
 	c.t.Helper()

@@ -154,3 +154,65 @@ func TestPersist_OutcomeUnknown(t *testing.T) {
 		t.Fatalf("a write after the faults: %v", err)
 	}
 }
+
+// TestMain_LostCommitAnswer: PostgreSQL commits an event but its answer
+// to COMMIT never arrives. The caller gets 503; the producer sends the
+// event again with the same id, as it must, and it changes nothing (one
+// resource, one job per target); a delete whose answer was lost stays
+// deleted; memory equals the database throughout, and after a restart.
+func TestMain_LostCommitAnswer(t *testing.T) {
+	direct := sqltest.DSN(t, sqlstore.DialectPostgres)
+	proxied, proxy := proxiedDSN(t, direct)
+	cfg := testConfig(proxied)
+	cfg.DBTimeout = 2 * time.Second
+	m := startMainWith(t, cfg)
+	c := newAPIClient(t, m.Addr(), "ws-lost")
+	setupPipeline(c)
+	jobs := func() int { return len(c.list("jobs", "")) }
+	before := jobs()
+
+	withID := func(id, eventType string, data any) map[string]any {
+		ev := c.event(eventType, data)
+		ev["eventId"] = id
+		return ev
+	}
+	create := withID("create-r9", "resource.created", fxResource("r9", "Cluster", map[string]string{}))
+	proxy.swallowCommit(commitAndCut)
+	if status, body := c.postEnvelopes(create); status != http.StatusServiceUnavailable {
+		t.Fatalf("the event whose COMMIT answer was lost: %d %s, want 503", status, body)
+	}
+	if status, body := c.postEnvelopes(create); status != http.StatusAccepted {
+		t.Fatalf("the redelivery: %d %s, want 202", status, body)
+	}
+	if status, _ := c.get("resources/r9"); status != http.StatusOK {
+		t.Fatalf("r9 after the redelivery: %d", status)
+	}
+	made := jobs() - before
+	if made == 0 {
+		t.Fatal("r9's targets got no jobs")
+	}
+	// A decision taken again (a tick re-evaluates every target) makes no
+	// second job for an attempt.
+	c.mustApply("workspace.tick", map[string]any{})
+	if got := jobs() - before; got != made {
+		t.Fatalf("%d jobs for r9 after a re-evaluation, want %d", got, made)
+	}
+
+	proxy.swallowCommit(commitAndCut)
+	if status, _ := c.postEnvelopes(c.event("resource.deleted", map[string]any{"id": "r9"})); status != http.StatusServiceUnavailable {
+		t.Fatalf("the delete whose COMMIT answer was lost: %d, want 503", status)
+	}
+	c.mustApply("resource.created", fxResource("r10", "Cluster", map[string]string{}))
+	if status, _ := c.get("resources/r9"); status != http.StatusNotFound {
+		t.Fatalf("r9, deleted by the commit whose answer was lost, reads %d", status)
+	}
+	m.stop(t)
+	again := startMain(t, direct)
+	c2 := newAPIClient(t, again.Addr(), "ws-lost")
+	if status, _ := c2.get("resources/r9"); status != http.StatusNotFound {
+		t.Fatalf("after a restart r9 reads %d, want 404", status)
+	}
+	if status, _ := c2.get("resources/r10"); status != http.StatusOK {
+		t.Fatalf("after a restart r10 reads %d, want 200", status)
+	}
+}
