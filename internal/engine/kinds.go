@@ -134,6 +134,9 @@ var policyKind = entityKind[model.Policy]{
 			if r.CreatedAt.IsZero() {
 				r.CreatedAt = p.CreatedAt
 			}
+			if g := r.GradualRollout; g != nil && g.RolloutType == "" {
+				g.RolloutType = "linear" // ctrlplane's reading of an empty type
+			}
 			if err := checkRuleSelectors(field, r, u.tx.Now()); err != nil {
 				return err
 			}

@@ -468,3 +468,16 @@ func TestEngine_Evaluate(t *testing.T) {
 		}
 	}
 }
+
+// TestEngine_EmptyRolloutTypeIsLinear: an empty rolloutType is read as
+// linear, as ctrlplane reads it (SPEC §9).
+func TestEngine_EmptyRolloutTypeIsLinear(t *testing.T) {
+	h := newHarness(t)
+	world(h, "r1")
+	h.must("policy.created", policyOf("p", "true", map[string]any{"id": "roll",
+		"gradualRollout": map[string]any{"rolloutType": "", "timeScaleInterval": 60}}))
+	p, err := store.Policies.Get(h.snapshot(), "p")
+	if err != nil || p.Rules[0].GradualRollout.RolloutType != "linear" {
+		t.Fatalf("stored rule %+v, %v; want rolloutType linear", p, err)
+	}
+}

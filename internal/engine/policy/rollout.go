@@ -29,7 +29,7 @@ const (
 // rollout has not started.
 func evalGradualRollout(in *Input, rule *model.PolicyRule) Result {
 	g := rule.GradualRollout
-	if g.RolloutType != rolloutLinear && g.RolloutType != rolloutLinearNormalized {
+	if g.RolloutType != rolloutLinear && g.RolloutType != rolloutLinearNormalized && g.RolloutType != "" {
 		return Deny(rule, KindGradualRollout, fmt.Sprintf("unknown rolloutType %q", g.RolloutType))
 	}
 	start, started := rolloutStart(in)
