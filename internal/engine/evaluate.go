@@ -47,7 +47,7 @@ func (e *Engine) Evaluate(snap store.Reader, targetKey, versionID string) (*Eval
 			return nil, model.Invalid("versionId", "version %s belongs to another deployment", versionID)
 		}
 	}
-	p, err := newPlanner(snap, e.cfg.Clock().UTC())
+	p, err := newPlanner(e.cfg.Logger, snap, e.cfg.Clock().UTC())
 	if err != nil {
 		return nil, err
 	}

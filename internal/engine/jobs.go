@@ -67,7 +67,7 @@ func (u *unit) rollback(t *model.ReleaseTarget, failed *model.Job, wants func(*m
 	if store.Policies.Count(u.tx) == 0 {
 		return nil
 	}
-	p := &planner{r: u.tx, now: u.tx.Now(), policies: enabledPolicies(u.tx)}
+	p := &planner{logger: u.engine.cfg.Logger, r: u.tx, now: u.tx.Now(), policies: enabledPolicies(u.tx)}
 	te, err := loadTarget(u.tx, t)
 	if err != nil {
 		return err

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
 	"time"
@@ -52,6 +53,7 @@ type Plan struct {
 // planner computes plans; it caches what every target of one unit of work
 // shares.
 type planner struct {
+	logger    *slog.Logger
 	r         store.Reader
 	now       time.Time
 	policies  []*model.Policy
@@ -59,12 +61,12 @@ type planner struct {
 	memo      *policy.Memo
 }
 
-func newPlanner(r store.Reader, now time.Time) (*planner, error) {
+func newPlanner(logger *slog.Logger, r store.Reader, now time.Time) (*planner, error) {
 	rel, err := newRelationIndex(r)
 	if err != nil {
 		return nil, err
 	}
-	return &planner{r: r, now: now, policies: enabledPolicies(r), relations: rel, memo: policy.NewMemo()}, nil
+	return &planner{logger: logger, r: r, now: now, policies: enabledPolicies(r), relations: rel, memo: policy.NewMemo()}, nil
 }
 
 func enabledPolicies(r store.Reader) []*model.Policy {
@@ -88,7 +90,12 @@ func (p *planner) matchingPolicies(te *targetEntities) ([]*model.Policy, error) 
 	for _, pol := range p.policies {
 		m, err := policyEnv.CompileCEL(string(pol.Selector))
 		if err != nil {
-			return nil, fmt.Errorf("policy %s selector: %w", pol.ID, err)
+			// A stored policy selector that no longer compiles fails
+			// closed: the policy applies to every target, so that its
+			// gates are never bypassed.
+			reportBroken(p.logger, "policy selector", string(pol.Selector), err)
+			out = append(out, pol)
+			continue
 		}
 		if m.Match(vars) {
 			out = append(out, pol)

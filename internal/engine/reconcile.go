@@ -43,7 +43,7 @@ func (u *unit) reconcile() error {
 	if len(u.dirty) == 0 {
 		return nil
 	}
-	p, err := newPlanner(u.tx, u.tx.Now())
+	p, err := newPlanner(u.engine.cfg.Logger, u.tx, u.tx.Now())
 	if err != nil {
 		return err
 	}

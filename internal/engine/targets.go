@@ -23,22 +23,14 @@ func (u *unit) syncResource(resourceID string) error {
 		var envs, deps []string
 		for _, env := range store.Environments.Items(u.tx) {
 			vars["environment"] = func() map[string]any { return environmentVars(env) }
-			ok, err := selects(env.ResourceSelector, vars)
-			if err != nil {
-				return err
-			}
-			if ok {
+			if compileResourceSelector(u.engine.cfg.Logger, env.ResourceSelector).Match(vars) {
 				envs = append(envs, env.ID)
 			}
 		}
 		delete(vars, "environment")
 		for _, dep := range store.Deployments.Items(u.tx) {
 			vars["deployment"] = func() map[string]any { return deploymentVars(dep) }
-			ok, err := selects(dep.ResourceSelector, vars)
-			if err != nil {
-				return err
-			}
-			if ok {
+			if compileResourceSelector(u.engine.cfg.Logger, dep.ResourceSelector).Match(vars) {
 				deps = append(deps, dep.ID)
 			}
 		}
@@ -52,14 +44,6 @@ func (u *unit) syncResource(resourceID string) error {
 		}
 	}
 	return u.reconcileTargets(store.TargetsByResource.Get(u.tx, resourceID), want)
-}
-
-func selects(sel *model.Selector, vars map[string]any) (bool, error) {
-	m, err := compileResourceSelector(sel)
-	if err != nil {
-		return false, err
-	}
-	return m.Match(vars), nil
 }
 
 // syncEnvironment makes the targets of one environment match: every
@@ -108,10 +92,7 @@ func (u *unit) crossMatch(sel *model.Selector, ownerVar string, owner map[string
 	if n == 0 {
 		return nil
 	}
-	m, err := compileResourceSelector(sel)
-	if err != nil {
-		return err
-	}
+	m := compileResourceSelector(u.engine.cfg.Logger, sel)
 	type compiled struct {
 		m    interface{ Match(map[string]any) bool }
 		vars map[string]any
@@ -119,11 +100,7 @@ func (u *unit) crossMatch(sel *model.Selector, ownerVar string, owner map[string
 	partners := make([]compiled, n)
 	for i := range n {
 		psel, pvars := partner(i)
-		pm, err := compileResourceSelector(psel)
-		if err != nil {
-			return err
-		}
-		partners[i] = compiled{pm, pvars}
+		partners[i] = compiled{compileResourceSelector(u.engine.cfg.Logger, psel), pvars}
 	}
 	for _, r := range store.Resources.Items(u.tx) {
 		rv := resourceVars(r)

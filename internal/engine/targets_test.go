@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/gatehouse-dev/gatehouse/internal/model"
+	"github.com/gatehouse-dev/gatehouse/internal/selector"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
 )
 
@@ -304,7 +305,7 @@ func TestEngine_Targets_MatchFullRecompute(t *testing.T) {
 func recompute(t *testing.T, snap store.Snapshot) []string {
 	var out []string
 	for _, e := range store.Environments.Items(snap) {
-		em, err := compileResourceSelector(e.ResourceSelector)
+		em, err := selector.ResourceEnv().Compile(e.ResourceSelector)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -312,7 +313,7 @@ func recompute(t *testing.T, snap store.Snapshot) []string {
 			if !sharesSystem(snap, e.ID, d.ID) {
 				continue
 			}
-			dm, err := compileResourceSelector(d.ResourceSelector)
+			dm, err := selector.ResourceEnv().Compile(d.ResourceSelector)
 			if err != nil {
 				t.Fatal(err)
 			}

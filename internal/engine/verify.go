@@ -53,7 +53,7 @@ func (u *unit) startVerifications(j *model.Job, trigger string) error {
 	if err != nil {
 		return nil // the target is gone; nothing to verify against
 	}
-	p := &planner{r: u.tx, now: u.tx.Now(), policies: policies}
+	p := &planner{logger: u.engine.cfg.Logger, r: u.tx, now: u.tx.Now(), policies: policies}
 	matching, err := p.matchingPolicies(te)
 	if err != nil {
 		return err
