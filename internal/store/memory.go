@@ -37,35 +37,31 @@ func newRows() *rows {
 }
 
 func (r *rows) addIndex(t Schema, key string, obj any) {
-	for name, values := range t.indexValues(obj) {
+	t.eachIndex(obj, func(name, v string) {
 		ix := r.indexes[name]
 		if ix == nil {
 			ix = map[string]map[string]struct{}{}
 			r.indexes[name] = ix
 		}
-		for _, v := range values {
-			set := ix[v]
-			if set == nil {
-				set = map[string]struct{}{}
-				ix[v] = set
-			}
-			set[key] = struct{}{}
+		set := ix[v]
+		if set == nil {
+			set = map[string]struct{}{}
+			ix[v] = set
 		}
-	}
+		set[key] = struct{}{}
+	})
 }
 
 func (r *rows) removeIndex(t Schema, key string, obj any) {
-	for name, values := range t.indexValues(obj) {
+	t.eachIndex(obj, func(name, v string) {
 		ix := r.indexes[name]
-		for _, v := range values {
-			if set := ix[v]; set != nil {
-				delete(set, key)
-				if len(set) == 0 {
-					delete(ix, v)
-				}
+		if set := ix[v]; set != nil {
+			delete(set, key)
+			if len(set) == 0 {
+				delete(ix, v)
 			}
 		}
-	}
+	})
 }
 
 // put stores obj under key, or removes the key when obj is nil.

@@ -52,8 +52,8 @@ var (
 	Resources = &Table[model.Resource]{Name: "resource", Kind: "Resource",
 		Key: func(r *model.Resource) string { return r.ID },
 		Indexes: []Index[model.Resource]{
-			{Name: byIdentifier, Values: func(r *model.Resource) []string { return one(r.Identifier) }},
-			{Name: byProvider, Values: func(r *model.Resource) []string { return one(r.ProviderID) }},
+			{Name: byIdentifier, Value: func(r *model.Resource) string { return r.Identifier }},
+			{Name: byProvider, Value: func(r *model.Resource) string { return r.ProviderID }},
 		},
 		Columns: []Column[model.Resource]{
 			{Name: "identifier", Value: func(r *model.Resource) any { return r.Identifier }},
@@ -65,7 +65,7 @@ var (
 	ResourceVariables = &Table[model.ResourceVariable]{Name: "resource_variable", Kind: "ResourceVariable",
 		Key: (*model.ResourceVariable).ID,
 		Indexes: []Index[model.ResourceVariable]{
-			{Name: byResource, Values: func(v *model.ResourceVariable) []string { return one(v.ResourceID) }},
+			{Name: byResource, Value: func(v *model.ResourceVariable) string { return v.ResourceID }},
 		},
 		Columns: []Column[model.ResourceVariable]{
 			{Name: "resource_id", Value: func(v *model.ResourceVariable) any { return v.ResourceID }},
@@ -73,7 +73,7 @@ var (
 	DeploymentVersions = &Table[model.DeploymentVersion]{Name: "deployment_version", Kind: "DeploymentVersion",
 		Key: func(v *model.DeploymentVersion) string { return v.ID },
 		Indexes: []Index[model.DeploymentVersion]{
-			{Name: byDeployment, Values: func(v *model.DeploymentVersion) []string { return one(v.DeploymentID) }},
+			{Name: byDeployment, Value: func(v *model.DeploymentVersion) string { return v.DeploymentID }},
 		},
 		Columns: []Column[model.DeploymentVersion]{
 			{Name: "deployment_id", Value: func(v *model.DeploymentVersion) any { return v.DeploymentID }},
@@ -84,7 +84,7 @@ var (
 	DeploymentVariables = &Table[model.DeploymentVariable]{Name: "deployment_variable", Kind: "DeploymentVariable",
 		Key: func(v *model.DeploymentVariable) string { return v.ID },
 		Indexes: []Index[model.DeploymentVariable]{
-			{Name: byDeployment, Values: func(v *model.DeploymentVariable) []string { return one(v.DeploymentID) }},
+			{Name: byDeployment, Value: func(v *model.DeploymentVariable) string { return v.DeploymentID }},
 		},
 		Columns: []Column[model.DeploymentVariable]{
 			{Name: "deployment_id", Value: func(v *model.DeploymentVariable) any { return v.DeploymentID }},
@@ -92,7 +92,7 @@ var (
 	DeploymentVariableValues = &Table[model.DeploymentVariableValue]{Name: "deployment_variable_value", Kind: "DeploymentVariableValue",
 		Key: func(v *model.DeploymentVariableValue) string { return v.ID },
 		Indexes: []Index[model.DeploymentVariableValue]{
-			{Name: byVariable, Values: func(v *model.DeploymentVariableValue) []string { return one(v.DeploymentVariableID) }},
+			{Name: byVariable, Value: func(v *model.DeploymentVariableValue) string { return v.DeploymentVariableID }},
 		},
 		Columns: []Column[model.DeploymentVariableValue]{
 			{Name: "deployment_variable_id", Value: func(v *model.DeploymentVariableValue) any { return v.DeploymentVariableID }},
@@ -102,7 +102,7 @@ var (
 	Releases = &Table[model.Release]{Name: "release", Kind: "Release",
 		Key: func(r *model.Release) string { return r.ID },
 		Indexes: []Index[model.Release]{
-			{Name: byTarget, Values: func(r *model.Release) []string { return one(r.ReleaseTarget.Key()) }},
+			{Name: byTarget, Value: func(r *model.Release) string { return r.ReleaseTarget.Key() }},
 		},
 		Columns: []Column[model.Release]{
 			{Name: "resource_id", Value: func(r *model.Release) any { return r.ReleaseTarget.ResourceID }},
@@ -113,10 +113,10 @@ var (
 	Jobs = &Table[model.Job]{Name: "job", Kind: "Job",
 		Key: func(j *model.Job) string { return j.ID }, Stored: storedJob, Linked: linkedJob,
 		Indexes: []Index[model.Job]{
-			{Name: byRelease, Values: func(j *model.Job) []string { return one(j.ReleaseID) }},
-			{Name: byExternal, Values: func(j *model.Job) []string { return one(externalKey(j.JobAgentID, j.ExternalID)) }},
-			{Name: byTarget, Values: func(j *model.Job) []string { return one(jobTarget(j)) }},
-			{Name: byWorkflowJob, Values: func(j *model.Job) []string { return one(j.WorkflowJobID) }},
+			{Name: byRelease, Value: func(j *model.Job) string { return j.ReleaseID }},
+			{Name: byExternal, Value: func(j *model.Job) string { return externalKey(j.JobAgentID, j.ExternalID) }},
+			{Name: byTarget, Value: func(j *model.Job) string { return jobTarget(j) }},
+			{Name: byWorkflowJob, Value: func(j *model.Job) string { return j.WorkflowJobID }},
 		},
 		Columns: []Column[model.Job]{
 			{Name: "release_id", Value: func(j *model.Job) any { return j.ReleaseID }},
@@ -127,8 +127,8 @@ var (
 	JobVerifications = &Table[model.JobVerification]{Name: "job_verification", Kind: "JobVerification",
 		Key: func(v *model.JobVerification) string { return v.ID },
 		Indexes: []Index[model.JobVerification]{
-			{Name: byJob, Values: func(v *model.JobVerification) []string { return one(v.JobID) }},
-			{Name: byStatus, Values: func(v *model.JobVerification) []string { return one(v.Status) }},
+			{Name: byJob, Value: func(v *model.JobVerification) string { return v.JobID }},
+			{Name: byStatus, Value: func(v *model.JobVerification) string { return v.Status }},
 		},
 		Columns: []Column[model.JobVerification]{
 			{Name: "job_id", Value: func(v *model.JobVerification) any { return v.JobID }},
@@ -137,7 +137,7 @@ var (
 	VerificationMeasurements = &Table[model.MeasurementRecord]{Name: "verification_measurement", Kind: "VerificationMeasurement",
 		Key: (*model.MeasurementRecord).Key,
 		Indexes: []Index[model.MeasurementRecord]{
-			{Name: byVerification, Values: func(m *model.MeasurementRecord) []string { return one(m.VerificationID) }},
+			{Name: byVerification, Value: func(m *model.MeasurementRecord) string { return m.VerificationID }},
 		},
 		Columns: []Column[model.MeasurementRecord]{
 			{Name: "verification_id", Value: func(m *model.MeasurementRecord) any { return m.VerificationID }},
@@ -149,7 +149,7 @@ var (
 	PolicySkips = &Table[model.PolicySkip]{Name: "policy_skip", Kind: "PolicySkip",
 		Key: func(s *model.PolicySkip) string { return s.ID },
 		Indexes: []Index[model.PolicySkip]{
-			{Name: byVersion, Values: func(s *model.PolicySkip) []string { return one(s.VersionID) }},
+			{Name: byVersion, Value: func(s *model.PolicySkip) string { return s.VersionID }},
 		},
 		Columns: []Column[model.PolicySkip]{
 			{Name: "version_id", Value: func(s *model.PolicySkip) any { return s.VersionID }},
@@ -157,8 +157,8 @@ var (
 	UserApprovalRecords = &Table[model.UserApprovalRecord]{Name: "user_approval_record", Kind: "UserApprovalRecord",
 		Key: (*model.UserApprovalRecord).ID,
 		Indexes: []Index[model.UserApprovalRecord]{
-			{Name: byApproval, Values: func(a *model.UserApprovalRecord) []string {
-				return one(ApprovalKey(a.VersionID, a.EnvironmentID))
+			{Name: byApproval, Value: func(a *model.UserApprovalRecord) string {
+				return ApprovalKey(a.VersionID, a.EnvironmentID)
 			}},
 		},
 		Columns: []Column[model.UserApprovalRecord]{
@@ -172,7 +172,7 @@ var (
 	WorkflowRuns = &Table[model.WorkflowRun]{Name: "workflow_run", Kind: "WorkflowRun",
 		Key: func(r *model.WorkflowRun) string { return r.ID },
 		Indexes: []Index[model.WorkflowRun]{
-			{Name: byWorkflow, Values: func(r *model.WorkflowRun) []string { return one(r.WorkflowID) }},
+			{Name: byWorkflow, Value: func(r *model.WorkflowRun) string { return r.WorkflowID }},
 		},
 		Columns: []Column[model.WorkflowRun]{
 			{Name: "workflow_id", Value: func(r *model.WorkflowRun) any { return r.WorkflowID }},
@@ -180,7 +180,7 @@ var (
 	WorkflowJobs = &Table[model.WorkflowJob]{Name: "workflow_job", Kind: "WorkflowJob",
 		Key: func(j *model.WorkflowJob) string { return j.ID },
 		Indexes: []Index[model.WorkflowJob]{
-			{Name: byRun, Values: func(j *model.WorkflowJob) []string { return one(j.WorkflowRunID) }},
+			{Name: byRun, Value: func(j *model.WorkflowJob) string { return j.WorkflowRunID }},
 		},
 		Columns: []Column[model.WorkflowJob]{
 			{Name: "workflow_run_id", Value: func(j *model.WorkflowJob) any { return j.WorkflowRunID }},
@@ -188,8 +188,8 @@ var (
 	SystemDeployments = &Table[model.SystemDeploymentLink]{Name: "system_deployment", Kind: "SystemDeploymentLink",
 		Key: (*model.SystemDeploymentLink).Key,
 		Indexes: []Index[model.SystemDeploymentLink]{
-			{Name: bySystem, Values: func(l *model.SystemDeploymentLink) []string { return one(l.SystemID) }},
-			{Name: byDeployment, Values: func(l *model.SystemDeploymentLink) []string { return one(l.DeploymentID) }},
+			{Name: bySystem, Value: func(l *model.SystemDeploymentLink) string { return l.SystemID }},
+			{Name: byDeployment, Value: func(l *model.SystemDeploymentLink) string { return l.DeploymentID }},
 		},
 		Columns: []Column[model.SystemDeploymentLink]{
 			{Name: "system_id", Value: func(l *model.SystemDeploymentLink) any { return l.SystemID }},
@@ -198,8 +198,8 @@ var (
 	SystemEnvironments = &Table[model.SystemEnvironmentLink]{Name: "system_environment", Kind: "SystemEnvironmentLink",
 		Key: (*model.SystemEnvironmentLink).Key,
 		Indexes: []Index[model.SystemEnvironmentLink]{
-			{Name: bySystem, Values: func(l *model.SystemEnvironmentLink) []string { return one(l.SystemID) }},
-			{Name: byEnvironment, Values: func(l *model.SystemEnvironmentLink) []string { return one(l.EnvironmentID) }},
+			{Name: bySystem, Value: func(l *model.SystemEnvironmentLink) string { return l.SystemID }},
+			{Name: byEnvironment, Value: func(l *model.SystemEnvironmentLink) string { return l.EnvironmentID }},
 		},
 		Columns: []Column[model.SystemEnvironmentLink]{
 			{Name: "system_id", Value: func(l *model.SystemEnvironmentLink) any { return l.SystemID }},
@@ -212,10 +212,10 @@ var (
 	ReleaseTargets = &Table[model.ReleaseTarget]{Name: "release_target", Kind: "ReleaseTarget", Derived: true,
 		Key: (*model.ReleaseTarget).Key,
 		Indexes: []Index[model.ReleaseTarget]{
-			{Name: byResource, Values: func(t *model.ReleaseTarget) []string { return one(t.ResourceID) }},
-			{Name: byEnvironment, Values: func(t *model.ReleaseTarget) []string { return one(t.EnvironmentID) }},
-			{Name: byDeployment, Values: func(t *model.ReleaseTarget) []string { return one(t.DeploymentID) }},
-			{Name: byPair, Values: func(t *model.ReleaseTarget) []string { return one(PairKey(t.EnvironmentID, t.DeploymentID)) }},
+			{Name: byResource, Value: func(t *model.ReleaseTarget) string { return t.ResourceID }},
+			{Name: byEnvironment, Value: func(t *model.ReleaseTarget) string { return t.EnvironmentID }},
+			{Name: byDeployment, Value: func(t *model.ReleaseTarget) string { return t.DeploymentID }},
+			{Name: byPair, Value: func(t *model.ReleaseTarget) string { return PairKey(t.EnvironmentID, t.DeploymentID) }},
 		}}
 	TargetStates = &Table[model.TargetState]{Name: "target_state", Kind: "TargetState", Derived: true,
 		Key: func(s *model.TargetState) string { return s.Key },
@@ -308,14 +308,6 @@ func jobTarget(j *model.Job) string {
 // WaitingKey is the index key of target states held back by a rule kind, per
 // deployment or per resource id.
 func WaitingKey(kind, id string) string { return model.CompositeKey(kind, id) }
-
-// one returns a single-valued index function's result as a slice.
-func one(s string) []string {
-	if s == "" {
-		return nil
-	}
-	return []string{s}
-}
 
 // storedJob is a job as written to the database: its dispatch context names
 // its release (id and target) instead of repeating it, and leaves out the

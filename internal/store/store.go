@@ -44,7 +44,7 @@ type Schema interface {
 	Encode(obj any) ([]byte, error)
 	// Decode reads a JSON document written by Encode.
 	Decode(data []byte) (any, error)
-	indexValues(obj any) map[string][]string
+	eachIndex(obj any, fn func(index, value string))
 	link(r Reader, obj any) any
 }
 

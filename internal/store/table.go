@@ -37,10 +37,12 @@ type Table[T any] struct {
 	Linked func(r Reader, v *T) *T
 }
 
-// Index is a secondary index: Values returns the index keys of an entity
-// (none means the entity is not in the index).
+// Index is a secondary index. Value gives the one index key of an entity
+// ("" means the entity is not in the index); Values, for an index that can
+// hold an entity under several keys, gives them all. Exactly one is set.
 type Index[T any] struct {
 	Name   string
+	Value  func(*T) string
 	Values func(*T) []string
 }
 
@@ -236,16 +238,25 @@ func (t *Table[T]) Decode(data []byte) (any, error) {
 	return v, nil
 }
 
-func (t *Table[T]) indexValues(obj any) map[string][]string {
+// eachIndex calls fn with every index key of an entity. It allocates
+// nothing for single-valued indexes: it runs for every row written.
+func (t *Table[T]) eachIndex(obj any, fn func(index, value string)) {
 	if len(t.Indexes) == 0 {
-		return nil
+		return
 	}
 	v := obj.(*T)
-	out := make(map[string][]string, len(t.Indexes))
-	for _, ix := range t.Indexes {
-		out[ix.Name] = ix.Values(v)
+	for i := range t.Indexes {
+		ix := &t.Indexes[i]
+		if ix.Value != nil {
+			if key := ix.Value(v); key != "" {
+				fn(ix.Name, key)
+			}
+			continue
+		}
+		for _, key := range ix.Values(v) {
+			fn(ix.Name, key)
+		}
 	}
-	return out
 }
 
 func endSpan(span trace.Span, err error) {
