@@ -56,6 +56,9 @@ func (e *Engine) Evaluate(snap store.Reader, targetKey, versionID string) (*Eval
 	return ev.Evaluate(t, v)
 }
 
+// Now is the engine's clock: the time its decisions are made at.
+func (e *Engine) Now() time.Time { return e.cfg.Clock() }
+
 // Evaluator answers Evaluate for many targets and versions of one
 // snapshot, sharing what their evaluations have in common (the enabled
 // policies, the relations, the rules' memo): the console explains every
