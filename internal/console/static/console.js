@@ -40,7 +40,7 @@
 
   function swap(doc) {
     document.title = doc.title;
-    for (const id of ["nav", "main"]) {
+    for (const id of ["nav", "main", "footer"]) {
       const next = doc.getElementById(id);
       if (next) $(id).replaceWith(next);
     }
@@ -248,16 +248,17 @@
     const form = ev.target.closest("form[data-filters]");
     if (form) form.requestSubmit();
   });
+  // Filters are read in place: the list changes, the page stays.
   document.addEventListener("submit", (ev) => {
     const form = ev.target.closest("form[data-filters]");
-    if (!form || !token()) return;
+    if (!form) return;
     ev.preventDefault();
     const q = new URLSearchParams();
     for (const [k, v] of new FormData(form)) if (v) q.set(k, v);
     const s = q.toString();
     load(form.getAttribute("action") + (s ? "?" + s : ""), true);
   });
-  window.addEventListener("popstate", () => { if (token()) load(location.href, false); });
+  window.addEventListener("popstate", () => load(location.href, false));
   $("action-form").addEventListener("submit", confirmAction);
   $("action-cancel").addEventListener("click", () => $("action-dialog").close());
   $("token-form").addEventListener("submit", saveToken);
