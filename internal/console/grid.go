@@ -158,42 +158,20 @@ func buildCell(snap store.Reader, ev *engine.Evaluator, now time.Time, ws string
 		cell.Versions, cell.Label = "no targets", "no resource matches both selectors"
 		return cell, nil
 	}
-	judged := 0
-	for _, t := range targets {
-		var s targetStatus
-		if judged < maxJudgedPerCell {
-			var err error
-			if s, err = judge(snap, ev, now, ws, t, versions); err != nil {
-				return cell, err
-			}
-			judged++
-		} else {
-			s = glance(snap, ws, t)
+	for i, t := range targets {
+		judgeWith := ev
+		if i >= maxJudgedPerCell {
+			judgeWith = nil
+		}
+		s, err := judge(snap, judgeWith, now, ws, t, versions)
+		if err != nil {
+			return cell, err
 		}
 		cell.Targets = append(cell.Targets, s)
 	}
 	learnOrder(ev, cell.Targets, versions, after)
 	summarize(&cell, versions)
 	return cell, nil
-}
-
-// glance is judge without evaluating any rule, for the targets of a cell
-// past maxJudgedPerCell: its jobs and the engine's recorded state say
-// whether it deploys, failed, or waits.
-func glance(snap store.Reader, ws string, t *model.ReleaseTarget) targetStatus {
-	key := t.Key()
-	s := targetStatus{Target: t, Resource: resourceName(snap, t.ResourceID), URL: targetURL(ws, t),
-		Current: history.CurrentRelease(snap, key), Latest: history.LatestJob(snap, key), State: stateDeployed}
-	st, err := store.TargetStates.Get(snap, key)
-	switch {
-	case s.Latest != nil && model.IsProcessingJobStatus(s.Latest.Status):
-		s.State, s.Why = stateDeploying, s.Latest.Status
-	case s.Latest != nil && failedJob(s.Latest.Status):
-		s.State, s.Why = stateFailed, s.Latest.Status
-	case err == nil && len(st.WaitingOn) > 0:
-		s.State, s.Why = stateWaiting, "waiting on "+strings.Join(st.WaitingOn, ", ")
-	}
-	return s
 }
 
 // learnOrder finds which environments the cell's environment progresses
@@ -234,56 +212,12 @@ func learnOrder(ev *engine.Evaluator, targets []targetStatus, versions []*model.
 // summarize fills a cell's versions line, state, label and reasons from
 // its targets.
 func summarize(cell *gridCell, versions []*model.DeploymentVersion) {
-	rank := map[string]int{}
-	for i, v := range versions {
-		rank[v.ID] = i
-	}
-	counts := map[string]int{}
-	var ids []string
-	none := 0
-	for _, s := range cell.Targets {
-		if s.Current == nil {
-			none++
-			continue
-		}
-		id := s.Current.Version.ID
-		if counts[id] == 0 {
-			ids = append(ids, id)
-		}
-		counts[id]++
-	}
-	slices.SortFunc(ids, func(a, b string) int { return cmp.Compare(rank[a], rank[b]) })
-	tags := map[string]string{}
-	for _, s := range cell.Targets {
-		if s.Current != nil {
-			tags[s.Current.Version.ID] = versionName(&s.Current.Version)
-		}
-	}
-	var parts []string
-	for i, id := range ids {
-		if i == 0 {
-			parts = append(parts, fmt.Sprintf("%s on %d/%d", tags[id], counts[id], cell.Total))
-		} else {
-			parts = append(parts, fmt.Sprintf("%s on %d", tags[id], counts[id]))
-		}
-	}
-	switch {
-	case len(parts) == 0:
-		cell.Versions = fmt.Sprintf("nothing deployed (0/%d)", cell.Total)
-	case none > 0:
-		cell.Versions = strings.Join(parts, ", ") + fmt.Sprintf(", none on %d", none)
-	default:
-		cell.Versions = strings.Join(parts, ", ")
-	}
-	if len(versions) > 0 {
-		cell.Deployed = counts[versions[0].ID]
-	}
-
+	cell.Versions, cell.Deployed = versionsLine(cell.Targets, versions)
 	slices.SortStableFunc(cell.Targets, func(a, b targetStatus) int { return cmp.Compare(stateRank[a.State], stateRank[b.State]) })
 	cell.State = cell.Targets[0].State
+	byState := map[string]int{}
 	reasons := map[string]*reasonCount{}
 	var order []*reasonCount
-	byState := map[string]int{}
 	for _, s := range cell.Targets {
 		byState[s.State]++
 		if s.Why == "" {
@@ -307,6 +241,50 @@ func summarize(cell *gridCell, versions []*model.DeploymentVersion) {
 		cell.Why = append(cell.Why, *rc)
 	}
 	cell.Label = cellLabel(cell, byState)
+}
+
+// versionsLine says which versions the targets run, newest first: "v2 on
+// 7/10, v1 on 3", and how many run the newest of versions.
+func versionsLine(targets []targetStatus, versions []*model.DeploymentVersion) (string, int) {
+	rank := map[string]int{}
+	for i, v := range versions {
+		rank[v.ID] = i
+	}
+	counts, tags := map[string]int{}, map[string]string{}
+	var ids []string
+	none := 0
+	for _, s := range targets {
+		if s.Current == nil {
+			none++
+			continue
+		}
+		id := s.Current.Version.ID
+		if counts[id] == 0 {
+			ids = append(ids, id)
+			tags[id] = versionName(&s.Current.Version)
+		}
+		counts[id]++
+	}
+	slices.SortFunc(ids, func(a, b string) int { return cmp.Compare(rank[a], rank[b]) })
+	var parts []string
+	for i, id := range ids {
+		if i == 0 {
+			parts = append(parts, fmt.Sprintf("%s on %d/%d", tags[id], counts[id], len(targets)))
+		} else {
+			parts = append(parts, fmt.Sprintf("%s on %d", tags[id], counts[id]))
+		}
+	}
+	newest := 0
+	if len(versions) > 0 {
+		newest = counts[versions[0].ID]
+	}
+	switch {
+	case len(parts) == 0:
+		return fmt.Sprintf("nothing deployed (0/%d)", len(targets)), newest
+	case none > 0:
+		parts = append(parts, fmt.Sprintf("none on %d", none))
+	}
+	return strings.Join(parts, ", "), newest
 }
 
 // cellLabel is the line a cell shows under its versions.

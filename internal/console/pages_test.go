@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -431,5 +432,33 @@ func TestPages_NotFound(t *testing.T) {
 	resp, _ = h.request("GET", "/console/static/console.js", "", "", nil)
 	if resp.StatusCode != 200 || !strings.Contains(resp.Header.Get("Content-Type"), "javascript") {
 		t.Errorf("the script: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+}
+
+// TestGrid_LargeCell: past maxJudgedPerCell targets, a cell counts the rest
+// by the engine's recorded state without evaluating their rules.
+func TestGrid_LargeCell(t *testing.T) {
+	h := newHarness(t, options{})
+	h.seed()
+	for i := range maxJudgedPerCell {
+		name := "prod-edge-" + strconv.Itoa(i)
+		h.must("resource.created", map[string]any{"id": name, "name": name, "identifier": name, "kind": "Cluster",
+			"version": "v1", "config": map[string]any{}, "metadata": map[string]string{"env": "prod"}})
+	}
+	total := maxJudgedPerCell + 4
+	prod := gridCellOf(t, h.page("/console/workspaces/"+testWS), "api", "prod")
+	if got := cellLine(t, prod, "versions"); got != "nothing deployed (0/"+strconv.Itoa(total)+")" {
+		t.Errorf("versions: %q", got)
+	}
+	want := []string{
+		"waiting 1 approval missing (" + strconv.Itoa(maxJudgedPerCell) + " of " + strconv.Itoa(total) + ")",
+		"waiting waiting on anyApproval (4 of " + strconv.Itoa(total) + ")",
+	}
+	var got []string
+	for _, li := range prod.one(t, "ul", "reasons").all("li", "") {
+		got = append(got, li.text())
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("reasons:\n got  %q\n want %q", got, want)
 	}
 }

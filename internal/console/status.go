@@ -2,6 +2,7 @@ package console
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/internal/engine"
@@ -53,7 +54,9 @@ type targetStatus struct {
 }
 
 // judge works out how target t stands; versions are its deployment's,
-// newest first.
+// newest first. With a nil evaluator no rule is evaluated: a target whose
+// next version is not deployed is then told apart by the rule kinds the
+// engine recorded as holding it back.
 func judge(r store.Reader, ev *engine.Evaluator, now time.Time, ws string, t *model.ReleaseTarget,
 	versions []*model.DeploymentVersion) (targetStatus, error) {
 	key := t.Key()
@@ -69,26 +72,33 @@ func judge(r store.Reader, ev *engine.Evaluator, now time.Time, ws string, t *mo
 	switch {
 	case s.Latest != nil && model.IsProcessingJobStatus(s.Latest.Status):
 		s.State, s.Why = stateDeploying, fmt.Sprintf("%s: job %s", jobVersionTag(r, s.Latest), s.Latest.Status)
-		return s, nil
 	case s.Latest != nil && failedJob(s.Latest.Status):
 		s.State, s.Why = stateFailed, fmt.Sprintf("%s: job %s", jobVersionTag(r, s.Latest), s.Latest.Status)
 		if s.Latest.Message != "" {
 			s.Why += ": " + s.Latest.Message
 		}
-		return s, nil
 	case s.Next == nil && len(versions) == 0:
 		s.State, s.Why = stateEmpty, "no versions"
-		return s, nil
 	case s.Next == nil && s.Current == nil:
 		s.State, s.Why = stateBlocked, "no version may deploy"
-		return s, nil
 	case s.Next == nil || (s.Current != nil && s.Current.Version.ID == s.Next.ID):
 		s.State = stateDeployed
-		return s, nil
+	case ev == nil && len(s.WaitingOn) > 0:
+		s.State, s.Why = stateWaiting, "waiting on "+strings.Join(s.WaitingOn, ", ")
+	case ev == nil:
+		s.State, s.Why = stateWaiting, "not deployed yet"
+	default:
+		return s, s.evaluate(ev, now)
 	}
-	e, err := ev.Evaluate(t, s.Next)
+	return s, nil
+}
+
+// evaluate judges the target's next version and says why it does not
+// deploy.
+func (s *targetStatus) evaluate(ev *engine.Evaluator, now time.Time) error {
+	e, err := ev.Evaluate(s.Target, s.Next)
 	if err != nil {
-		return s, fmt.Errorf("evaluate %s on %s: %w", s.Next.ID, key, err)
+		return fmt.Errorf("evaluate %s on %s: %w", s.Next.ID, s.Target.Key(), err)
 	}
 	s.Evaluation = e
 	switch {
@@ -103,7 +113,7 @@ func judge(r store.Reader, ev *engine.Evaluator, now time.Time, ws string, t *mo
 	default:
 		s.State, s.Why = stateWaiting, "about to deploy"
 	}
-	return s, nil
+	return nil
 }
 
 // nextVersion returns the newest version that may still be deployed:

@@ -53,6 +53,11 @@
     restore();
   }
 
+  function toggleCell(cell) {
+    cell.classList.toggle("open");
+    if (cell.classList.contains("open")) openCells.add(cell.id); else openCells.delete(cell.id);
+  }
+
   // restore reopens what a person had open before a refresh.
   function restore() {
     for (const id of openCells) {
@@ -233,8 +238,7 @@
     }
     const cell = ev.target.closest("td.cell");
     if (cell && !ev.target.closest("a")) {
-      cell.classList.toggle("open");
-      if (cell.classList.contains("open")) openCells.add(cell.id); else openCells.delete(cell.id);
+      toggleCell(cell);
       return;
     }
     // With a token, pages are read by this script, which can send it.
@@ -242,6 +246,14 @@
     if (a && token() && !a.target && !ev.ctrlKey && !ev.metaKey && !ev.shiftKey) {
       ev.preventDefault();
       load(a.getAttribute("href"), true);
+    }
+  });
+  // A cell opens from the keyboard too.
+  document.addEventListener("keydown", (ev) => {
+    const cell = ev.target.closest && ev.target.closest("td.cell");
+    if (cell && ev.target === cell && (ev.key === "Enter" || ev.key === " ")) {
+      ev.preventDefault();
+      toggleCell(cell);
     }
   });
   document.addEventListener("change", (ev) => {
