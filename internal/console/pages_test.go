@@ -429,6 +429,14 @@ func TestPages_NotFound(t *testing.T) {
 	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/console/workspaces/"+testWS {
 		t.Errorf("GET /: %d to %q", resp.StatusCode, resp.Header.Get("Location"))
 	}
+	// Two: it lists them.
+	if err := h.eng.Apply(context.Background(), "second", []engine.Event{{Type: "system.created",
+		Data: []byte(`{"id": "s", "name": "s"}`)}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := h.page("/").texts("ul", "workspaces"); !slices.Equal(got, []string{testWS + " second"}) {
+		t.Errorf("the workspaces: %q", got)
+	}
 	resp, _ = h.request("GET", "/console/static/console.js", "", "", nil)
 	if resp.StatusCode != 200 || !strings.Contains(resp.Header.Get("Content-Type"), "javascript") {
 		t.Errorf("the script: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
