@@ -18,6 +18,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/internal/agents/dispatch"
 	"github.com/gatehouse-dev/gatehouse/internal/api"
+	"github.com/gatehouse-dev/gatehouse/internal/console"
 	"github.com/gatehouse-dev/gatehouse/internal/engine"
 	"github.com/gatehouse-dev/gatehouse/internal/model"
 	"github.com/gatehouse-dev/gatehouse/internal/secrets"
@@ -101,10 +102,12 @@ type Main struct {
 	engine *engine.Engine
 	// dispatcher hands jobs to their agents; set before anything commits.
 	dispatcher atomic.Pointer[dispatch.Dispatcher]
-	server     *http.Server
-	listener   net.Listener
-	served     chan error
-	phase      atomic.Int32
+	// console is the web console; its live streams end on shutdown.
+	console  *console.Console
+	server   *http.Server
+	listener net.Listener
+	served   chan error
+	phase    atomic.Int32
 	// unwritable is the last write probe's failure, nil while the database
 	// takes writes.
 	unwritable atomic.Pointer[error]
@@ -132,13 +135,15 @@ func Open(ctx context.Context, cfg Config) (*Main, error) {
 	}
 	m.stopTracing = stop
 	registry := agentTypes()
+	commits := console.NewHub()
 	ecfg := engine.Config{Logger: m.logger, Agents: registry, OutcomeUnknown: sqlstore.OutcomeUnknown,
 		VerificationAllowPrivate: cfg.VerificationAllowPrivate, EventIDRetention: cfg.EventIDRetention,
 		OnJobs: func(ws string, jobs []*model.Job) {
 			if d := m.dispatcher.Load(); d != nil {
 				d.Notify(ws, jobs)
 			}
-		}}
+		},
+		OnCommit: commits.Publish}
 	var sealer *secrets.Sealer
 	if key := os.Getenv(envEncryptionKey); key != "" {
 		if sealer, err = secrets.New(key); err != nil {
@@ -172,7 +177,9 @@ func Open(ctx context.Context, cfg Config) (*Main, error) {
 		return nil, fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
 	m.listener = ln
-	m.server = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+	m.console = console.New(m.engine, console.Config{Token: cfg.Token, Hub: commits, Logger: m.logger})
+	m.server = &http.Server{Handler: m.console.Mount(handler), ReadHeaderTimeout: 10 * time.Second}
+	m.server.RegisterOnShutdown(m.console.Close)
 	m.served = make(chan error, 1)
 	go func() { m.served <- m.server.Serve(ln) }()
 	if m.db != nil {
@@ -289,6 +296,9 @@ func (m *Main) probeLoop() {
 func (m *Main) Close() {
 	close(m.stopProbe)
 	m.probes.Wait()
+	if m.console != nil {
+		m.console.Close()
+	}
 	if m.server != nil {
 		_ = m.server.Close()
 	}

@@ -36,7 +36,10 @@ type statusError struct {
 func (e *statusError) Error() string { return e.err.Error() }
 func (e *statusError) Unwrap() error { return e.err }
 
-// statusOf is the only mapping from error codes to HTTP statuses.
+// StatusOf is the only mapping from error codes to HTTP statuses; the
+// console answers its actions' errors with it too.
+func StatusOf(err error) int { return statusOf(err) }
+
 func statusOf(err error) int {
 	var se *statusError
 	if errors.As(err, &se) {

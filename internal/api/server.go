@@ -168,29 +168,46 @@ func (s *Server) routes() {
 	}
 }
 
-// auth requires the configured bearer token (RFC 6750). The token is
-// compared as a SHA-256 digest in constant time, so that the time taken
-// reveals neither the token nor its length. A refusal is 401 with a
+// auth requires the configured bearer token; a refusal is 401 with a
 // WWW-Authenticate challenge and a JSON error.
 func (s *Server) auth(next http.Handler) http.Handler {
 	if s.cfg.Token == "" {
 		return next
 	}
-	want := sha256.Sum256([]byte(s.cfg.Token))
+	check := TokenCheck(s.cfg.Token)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		token, given := bearerToken(r.Header.Get("Authorization"))
-		got := sha256.Sum256([]byte(token))
-		if !given || subtle.ConstantTimeCompare(got[:], want[:]) != 1 {
-			challenge := `Bearer realm="gatehouse"`
-			if given {
-				challenge += `, error="invalid_token"`
-			}
+		if challenge, ok := check(r); !ok {
 			w.Header().Set("WWW-Authenticate", challenge)
 			s.writeError(w, r, model.Errorf(model.EUNAUTHORIZED, "missing or wrong bearer token"))
 			return
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// TokenCheck returns the check of a request's bearer token (RFC 6750)
+// against token: it reports whether the request carries it and, when it
+// does not, the WWW-Authenticate challenge to answer with. The token is
+// compared as a SHA-256 digest in constant time, so that the time taken
+// reveals neither the token nor its length. An empty token lets every
+// request through.
+func TokenCheck(token string) func(r *http.Request) (challenge string, ok bool) {
+	if token == "" {
+		return func(*http.Request) (string, bool) { return "", true }
+	}
+	want := sha256.Sum256([]byte(token))
+	return func(r *http.Request) (string, bool) {
+		token, given := bearerToken(r.Header.Get("Authorization"))
+		got := sha256.Sum256([]byte(token))
+		if given && subtle.ConstantTimeCompare(got[:], want[:]) == 1 {
+			return "", true
+		}
+		challenge := `Bearer realm="gatehouse"`
+		if given {
+			challenge += `, error="invalid_token"`
+		}
+		return challenge, false
+	}
 }
 
 // bearerToken returns the token of an "Authorization: Bearer <token>"

@@ -82,6 +82,10 @@ type Config struct {
 	// OnJobs, when set, is told after every commit which jobs it created
 	// or changed, as stored: the dispatcher's feed. It must not block.
 	OnJobs func(workspaceID string, jobs []*model.Job)
+	// OnCommit, when set, is told after every commit that a workspace
+	// changed, once its readers see the change: the console's live
+	// refresh. It must not block.
+	OnCommit func(workspaceID string)
 	// VerificationAllowPrivate lets verification metrics connect to
 	// loopback, private, link-local and other non-public addresses; off,
 	// such a measurement fails naming the address.
@@ -332,6 +336,9 @@ func (e *Engine) commit(ws *Workspace, tx *store.Tx) error {
 	err := tx.Commit()
 	if err == nil {
 		e.jobsCommitted(ws, tx.Committed())
+		if e.cfg.OnCommit != nil {
+			e.cfg.OnCommit(ws.ID)
+		}
 		return nil
 	}
 	// Without a loader memory is all there is: nothing to load again.

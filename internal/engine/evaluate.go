@@ -2,10 +2,12 @@ package engine
 
 import (
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/internal/engine/history"
 	"github.com/gatehouse-dev/gatehouse/internal/model"
+	"github.com/gatehouse-dev/gatehouse/internal/selector"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
 )
 
@@ -47,20 +49,78 @@ func (e *Engine) Evaluate(snap store.Reader, targetKey, versionID string) (*Eval
 			return nil, model.Invalid("versionId", "version %s belongs to another deployment", versionID)
 		}
 	}
+	ev, err := e.NewEvaluator(snap)
+	if err != nil {
+		return nil, err
+	}
+	return ev.Evaluate(t, v)
+}
+
+// Now is the engine's clock: the time its decisions are made at.
+func (e *Engine) Now() time.Time { return e.cfg.Clock() }
+
+// Evaluator answers Evaluate for many targets and versions of one
+// snapshot, sharing what their evaluations have in common (the enabled
+// policies, the relations, the rules' memo): the console explains every
+// candidate of a page's targets with one. It reads the snapshot it was made
+// from, so it must not outlive that read.
+type Evaluator struct {
+	p *planner
+}
+
+// NewEvaluator returns an Evaluator over snap, judging at the engine's
+// current time.
+func (e *Engine) NewEvaluator(snap store.Reader) (*Evaluator, error) {
 	p, err := newPlanner(e.cfg.Logger, snap, e.cfg.Clock().UTC())
 	if err != nil {
 		return nil, err
 	}
-	te, err := loadTarget(snap, t)
+	return &Evaluator{p: p}, nil
+}
+
+// Evaluate judges version v on target t as Engine.Evaluate does; v must be
+// a version of t's deployment.
+func (ev *Evaluator) Evaluate(t *model.ReleaseTarget, v *model.DeploymentVersion) (*Evaluation, error) {
+	te, err := loadTarget(ev.p.r, t)
 	if err != nil {
 		return nil, err
 	}
-	policies, err := p.matchingPolicies(te)
+	policies, err := ev.p.matchingPolicies(te)
 	if err != nil {
 		return nil, err
 	}
-	res := p.evaluateVersion(te, policies, v)
+	res := ev.p.evaluateVersion(te, policies, v)
 	return &Evaluation{ReleaseTarget: t, VersionEvaluation: res.VersionEvaluation, NextEvaluationTime: res.next}, nil
+}
+
+// PolicyTargets returns, by policy id, the release targets whose entities
+// each policy's selector matches, whether or not the policy is enabled: the
+// targets its rules apply to, or would once enabled. A policy that matches
+// nothing has an empty entry.
+func PolicyTargets(snap store.Reader, policies []*model.Policy) (map[string][]*model.ReleaseTarget, error) {
+	matchers := make([]*selector.Matcher, len(policies))
+	out := make(map[string][]*model.ReleaseTarget, len(policies))
+	for i, pol := range policies {
+		m, err := policyEnv.CompileCEL(string(pol.Selector))
+		if err != nil {
+			return nil, fmt.Errorf("policy %s selector: %w", pol.ID, err)
+		}
+		matchers[i] = m
+		out[pol.ID] = []*model.ReleaseTarget{}
+	}
+	for _, t := range store.ReleaseTargets.Items(snap) {
+		te, err := loadTarget(snap, t)
+		if err != nil {
+			return nil, err
+		}
+		vars := te.vars()
+		for i, pol := range policies {
+			if matchers[i].Match(vars) {
+				out[pol.ID] = append(out[pol.ID], t)
+			}
+		}
+	}
+	return out, nil
 }
 
 // Relations returns every relation of one entity, both directions.

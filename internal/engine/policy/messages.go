@@ -28,6 +28,10 @@ func environmentName(e *model.Environment) string {
 	return e.ID
 }
 
+// ClockTime is clockTime, for readers that put the rules' times into words
+// the way the rules' messages do (the console).
+func ClockTime(t, now time.Time) string { return clockTime(t, now) }
+
 // clockTime formats t as the time of day in UTC ("14:32 UTC", seconds only
 // when not zero), with the date in front when t is not on now's UTC day, so
 // it is never ambiguous.
