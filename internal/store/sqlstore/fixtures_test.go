@@ -151,7 +151,7 @@ func newFixture(ws string) *fixture {
 		Variables: []model.VariableSetVariable{{Key: "region", Value: model.Value{Literal: &model.LiteralValue{V: "eu-west-1"}}}},
 		CreatedAt: fixtureTime, UpdatedAt: fixtureTime}
 	f.plan = &model.DeploymentPlan{ID: randID("plan"), WorkspaceID: ws, DeploymentID: f.deployment.ID, Status: model.PlanCompleted,
-		Version: model.PlannedVersion{Tag: "v2", Config: map[string]any{}, JobAgentConfig: map[string]any{}, Metadata: map[string]string{}},
+		Version:  model.PlannedVersion{Tag: "v2", Config: map[string]any{}, JobAgentConfig: map[string]any{}, Metadata: map[string]string{}},
 		Metadata: map[string]string{}, Summary: model.PlanSummary{Total: 1, Changed: 1},
 		Targets: []model.PlanTarget{{Key: "k", ResourceID: f.resource.ID, HasChanges: true,
 			Results: []model.PlanResult{{Status: model.PlanComputed, HasChanges: true, Proposed: "a: 1\n", Diff: "+a: 1\n"}}}},
