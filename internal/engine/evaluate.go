@@ -16,6 +16,10 @@ type Evaluation struct {
 	VersionEvaluation
 	// NextEvaluationTime is when the decision may change by itself.
 	NextEvaluationTime *time.Time `json:"nextEvaluationTime,omitempty"`
+	// Frozen, when freezes hold the target's jobs, says so ("frozen by
+	// <reason> until <time>"); Freezes are those freezes.
+	Frozen  string          `json:"frozen,omitempty"`
+	Freezes []*model.Freeze `json:"freezes,omitempty"`
 }
 
 // Evaluate answers, without changing anything, how the target's policies
@@ -60,7 +64,16 @@ func (e *Engine) Evaluate(snap store.Reader, targetKey, versionID string) (*Eval
 		return nil, err
 	}
 	res := p.evaluateVersion(te, policies, v)
-	return &Evaluation{ReleaseTarget: t, VersionEvaluation: res.VersionEvaluation, NextEvaluationTime: res.next}, nil
+	ev := &Evaluation{ReleaseTarget: t, VersionEvaluation: res.VersionEvaluation, NextEvaluationTime: res.next}
+	hold, err := p.frozen(te)
+	if err != nil {
+		return nil, err
+	}
+	if hold != nil {
+		ev.Frozen, ev.Freezes = hold.message(), hold.freezes
+		ev.NextEvaluationTime = earliest(ev.NextEvaluationTime, hold.until)
+	}
+	return ev, nil
 }
 
 // Relations returns every relation of one entity, both directions.
