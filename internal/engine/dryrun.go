@@ -90,7 +90,7 @@ func (e *Engine) PlanDeployment(ctx context.Context, wsID, deploymentID string, 
 // decodePlanRequest reads a plan request strictly and fills its defaults.
 func decodePlanRequest(body json.RawMessage) (*PlanRequest, error) {
 	if isEmpty(body) {
-		return nil, model.Invalid("body", "a plan request {\"version\": {\"tag\": …}} is required")
+		return nil, model.Invalid("data", "a plan request {\"version\": {\"tag\": …}} is required")
 	}
 	if err := wire.Check(body, ""); err != nil {
 		return nil, err

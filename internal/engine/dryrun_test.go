@@ -199,7 +199,7 @@ func TestEngine_Plan_Refused(t *testing.T) {
 		code  string
 		field string
 	}{
-		{"no body", nil, model.EINVALID, "body"},
+		{"no body", nil, model.EINVALID, "data"},
 		{"no tag", map[string]any{"version": map[string]any{"name": "x"}}, model.EINVALID, "version.tag"},
 		{"an unknown field", map[string]any{"version": map[string]any{"tag": "v2", "stauts": "ready"}}, model.EINVALID, "version.stauts"},
 		{"a template that does not parse", map[string]any{"version": map[string]any{"tag": "v2",
