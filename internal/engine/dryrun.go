@@ -30,6 +30,9 @@ import (
 // PlanRequest is what a plan is asked for: the version, as a version
 // event would carry it, and the plan's own metadata.
 type PlanRequest struct {
+	// ID is the plan's id, chosen by the caller so that it can send the
+	// request again safely; a fresh UUID when empty.
+	ID       string               `json:"id,omitempty"`
 	Version  model.PlannedVersion `json:"version"`
 	Metadata map[string]string    `json:"metadata,omitempty"`
 }
@@ -53,7 +56,8 @@ type plannedJob struct {
 // PlanDeployment makes and stores a plan of the version body describes
 // (a PlanRequest) for deployment deploymentID. The request is read
 // strictly (EINVALID naming the field); an unknown workspace or deployment
-// is ENOTFOUND. Nothing but the plan is written.
+// is ENOTFOUND, an id already taken by another plan ECONFLICT. Nothing but
+// the plan is written.
 func (e *Engine) PlanDeployment(ctx context.Context, wsID, deploymentID string, body json.RawMessage) (*model.DeploymentPlan, error) {
 	if err := e.admit(); err != nil {
 		return nil, err
@@ -68,7 +72,7 @@ func (e *Engine) PlanDeployment(ctx context.Context, wsID, deploymentID string, 
 		return nil, err
 	}
 	now := e.cfg.Clock().UTC()
-	plan := &model.DeploymentPlan{ID: uuid.NewString(), WorkspaceID: wsID, DeploymentID: deploymentID,
+	plan := &model.DeploymentPlan{ID: cmp.Or(req.ID, uuid.NewString()), WorkspaceID: wsID, DeploymentID: deploymentID,
 		Version: req.Version, Metadata: req.Metadata, Targets: []model.PlanTarget{}, CreatedAt: now,
 		ExpiresAt: now.Add(PlanRetention)}
 	jobs, err := e.draftPlan(ws, plan)
@@ -230,6 +234,9 @@ func currentJob(r store.Reader, targetKey, agentID string) *model.Job {
 // storePlan keeps a plan, forgetting expired plans of the workspace and
 // the oldest of the deployment's beyond maxPlansPerDeployment.
 func (u *unit) storePlan(p *model.DeploymentPlan) error {
+	if store.DeploymentPlans.Has(u.tx, p.ID) {
+		return model.Errorf(model.ECONFLICT, "plan %q exists already; a plan is made once", p.ID)
+	}
 	now := u.tx.Now()
 	var kept []*model.DeploymentPlan
 	for _, old := range store.DeploymentPlans.Items(u.tx) {

@@ -219,6 +219,16 @@ func TestEngine_Plan_Refused(t *testing.T) {
 			}
 		})
 	}
+	t.Run("an id taken by another plan", func(t *testing.T) {
+		h := planWorld(t, Config{})
+		body := map[string]any{"id": "p1", "version": map[string]any{"tag": "v2"}}
+		if p := h.mustPlan(body); p.ID != "p1" {
+			t.Fatalf("plan id %q, want the one asked for", p.ID)
+		}
+		if _, err := h.plan(body); model.ErrorCode(err) != model.ECONFLICT {
+			t.Fatalf("want ECONFLICT, got %v", err)
+		}
+	})
 	t.Run("an unknown deployment", func(t *testing.T) {
 		h := planWorld(t, Config{})
 		_, err := h.eng.PlanDeployment(context.Background(), h.ws, "nope", json.RawMessage(`{"version":{"tag":"v2"}}`))
