@@ -168,15 +168,38 @@ func (e *Engine) draftPlan(ws *Workspace, plan *model.DeploymentPlan) ([]planned
 	if err != nil {
 		return nil, err
 	}
-	targets := store.TargetsByDeployment.Get(snap, dep.ID)
-	slices.SortFunc(targets, func(a, b *model.ReleaseTarget) int { return cmp.Compare(a.WireKey(), b.WireKey()) })
 	var jobs []plannedJob
-	for _, t := range targets {
+	for _, t := range store.TargetsByDeployment.Get(snap, dep.ID) {
 		pt, js := e.draftTarget(snap, t, v, rel, len(plan.Targets))
 		plan.Targets = append(plan.Targets, pt)
 		jobs = append(jobs, js...)
 	}
+	sortPlanTargets(plan.Targets, jobs)
 	return jobs, nil
+}
+
+// sortPlanTargets orders a plan's targets as a person reads them, by
+// environment and resource name (then key), and moves the pending results'
+// places along.
+func sortPlanTargets(targets []model.PlanTarget, jobs []plannedJob) {
+	order := make([]int, len(targets))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int {
+		x, y := &targets[a], &targets[b]
+		return cmp.Or(cmp.Compare(x.EnvironmentName, y.EnvironmentName), cmp.Compare(x.ResourceName, y.ResourceName),
+			cmp.Compare(x.Key, y.Key))
+	})
+	sorted := make([]model.PlanTarget, len(targets))
+	where := make([]int, len(targets))
+	for to, from := range order {
+		sorted[to], where[from] = targets[from], to
+	}
+	copy(targets, sorted)
+	for i := range jobs {
+		jobs[i].target = where[jobs[i].target]
+	}
 }
 
 // draftTarget plans one target: its would-be release, its current one,

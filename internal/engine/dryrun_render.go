@@ -163,12 +163,25 @@ func lineDiff(current, proposed string) string {
 	if current == proposed {
 		return ""
 	}
-	d, err := difflib.GetUnifiedDiffString(difflib.UnifiedDiff{A: difflib.SplitLines(current), B: difflib.SplitLines(proposed),
+	d, err := difflib.GetUnifiedDiffString(difflib.UnifiedDiff{A: lines(current), B: lines(proposed),
 		FromFile: "current", ToFile: "proposed", Context: 3})
 	if err != nil {
 		return ""
 	}
 	return d
+}
+
+// lines splits a text into its lines, each with its newline; an empty text
+// has none (difflib's SplitLines would give it one empty line).
+func lines(text string) []string {
+	if text == "" {
+		return nil
+	}
+	out := strings.SplitAfter(text, "\n")
+	if out[len(out)-1] == "" {
+		out = out[:len(out)-1]
+	}
+	return out
 }
 
 // summarize sets a plan's targets' change flags, its summary and its

@@ -266,3 +266,22 @@ func TestEngine_Plan_Retention(t *testing.T) {
 		t.Fatalf("expired plans are forgotten when the next is made; %d kept", n)
 	}
 }
+
+func TestSortPlanTargets(t *testing.T) {
+	targets := []model.PlanTarget{
+		{Key: "k1", EnvironmentName: "prod", ResourceName: "b"},
+		{Key: "k2", EnvironmentName: "dev", ResourceName: "z"},
+		{Key: "k3", EnvironmentName: "prod", ResourceName: "a"},
+	}
+	jobs := []plannedJob{{target: 0}, {target: 1}, {target: 2}}
+	sortPlanTargets(targets, jobs)
+	got := []string{targets[0].Key, targets[1].Key, targets[2].Key}
+	if strings.Join(got, " ") != "k2 k3 k1" {
+		t.Fatalf("order %v", got)
+	}
+	for i, want := range []string{"k1", "k2", "k3"} {
+		if targets[jobs[i].target].Key != want {
+			t.Errorf("job %d points at %s, want %s", i, targets[jobs[i].target].Key, want)
+		}
+	}
+}
