@@ -193,6 +193,10 @@ func (f *getFlags) one(ctx context.Context, s *session, snap *workspace.Snapshot
 	case client.Jobs:
 		return s.client.Get(ctx, client.Jobs, name)
 	}
+	if manifest.KindNamed(view.Kind) == nil {
+		// Kinds no manifest declares (freezes, variable sets) are named by id.
+		return s.client.Get(ctx, view.Collection, name)
+	}
 	key, err := snap.Resolve(view.Kind, name, f.deployment)
 	if err != nil {
 		return nil, err

@@ -23,6 +23,8 @@ func newRootCommand() *cobra.Command {
 	root.AddCommand(newApproveCommand())
 	root.AddCommand(newRedeployCommand())
 	root.AddCommand(newExplainCommand())
+	root.AddCommand(newPlanCommand())
+	root.AddCommand(newEligibleCommand())
 	root.AddCommand(newVersionCommand())
 	root.AddCommand(newConfigCommand())
 	return root

@@ -92,6 +92,9 @@ func TestReseal(t *testing.T) {
 			c.mustApply("resource.created", fxResource("r1", "Cluster", map[string]string{}))
 			c.mustApply("resource-variable.created", map[string]any{"resourceId": "r1", "key": "pw",
 				"value": map[string]any{"sensitive": "pw-s3cret"}})
+			c.mustApply("deployment-variable.created", map[string]any{"id": "key", "deploymentId": "api", "key": "key"})
+			c.mustApply("variable-set.created", map[string]any{"id": "vs", "name": "keys", "selector": "true", "priority": 1,
+				"variables": []any{map[string]any{"key": "key", "value": map[string]any{"sensitive": "key-s3cret"}}}})
 			c.mustApply("deployment-version.created", fxVersion("v2", "api"))
 			before := dumpState(t, c)
 			_, valBefore := c.get("deployment-variable-values/val")
@@ -132,13 +135,22 @@ func TestReseal(t *testing.T) {
 			opens(val, engine.VariableValueBinding("ws-keys", "val"), "token-s3cret")
 			_, raw = c.get("resource-variables/r1-pw")
 			opens(sealedOf(t, raw), engine.ResourceVariableBinding("ws-keys", "r1", "pw"), "pw-s3cret")
+			_, raw = c.get("variable-sets/vs")
+			var set struct {
+				Variables []json.RawMessage `json:"variables"`
+			}
+			if err := json.Unmarshal(raw, &set); err != nil || len(set.Variables) != 1 {
+				t.Fatalf("variable set: %s (%v)", raw, err)
+			}
+			opens(sealedOf(t, set.Variables[0]), engine.VariableSetBinding("ws-keys", "vs", "key"), "key-s3cret")
 			dispatched := dispatchedSecrets(t, c)
 			if len(dispatched) == 0 {
 				t.Fatal("no job carries a sealed variable: the fixture proves nothing about dispatch contexts")
 			}
 			for _, s := range dispatched {
 				want := map[string]string{engine.VariableValueBinding("ws-keys", "val"): "token-s3cret",
-					engine.ResourceVariableBinding("ws-keys", "r1", "pw"): "pw-s3cret"}[s.Binding]
+					engine.ResourceVariableBinding("ws-keys", "r1", "pw"): "pw-s3cret",
+					engine.VariableSetBinding("ws-keys", "vs", "key"):     "key-s3cret"}[s.Binding]
 				opens(s, s.Binding, want)
 			}
 			after := dumpState(t, c)

@@ -133,6 +133,9 @@ type Type struct {
 	// Follower follows dispatched jobs; nil when status comes from the
 	// agent itself by job.updated.
 	Follower Follower
+	// Planner says what a job would change, for deployment plans; nil
+	// plans from the job's rendered config.
+	Planner Planner
 	// FollowInterval is how often a processing job is followed; the
 	// dispatcher's default when zero.
 	FollowInterval time.Duration

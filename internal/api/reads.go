@@ -70,6 +70,8 @@ var collections = map[string]collection{
 	"workflow-runs":              collectionOf(store.WorkflowRuns),
 	"releases":                   collectionOf(store.Releases),
 	"job-verifications":          viewOf(store.JobVerifications, engine.VerificationView),
+	"freezes":                    collectionOf(store.Freezes),
+	"variable-sets":              collectionOf(store.VariableSets),
 }
 
 // page is the shape of every list answer.

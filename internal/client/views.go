@@ -253,4 +253,6 @@ type Evaluation struct {
 	Message            string             `json:"message"`
 	Policies           []PolicyEvaluation `json:"policies"`
 	NextEvaluationTime *time.Time         `json:"nextEvaluationTime"`
+	// Frozen says what freezes hold the target's jobs, when any do.
+	Frozen string `json:"frozen"`
 }

@@ -18,6 +18,10 @@ type Evaluation struct {
 	VersionEvaluation
 	// NextEvaluationTime is when the decision may change by itself.
 	NextEvaluationTime *time.Time `json:"nextEvaluationTime,omitempty"`
+	// Frozen, when freezes hold the target's jobs, says so ("frozen by
+	// <reason> until <time>"); Freezes are those freezes.
+	Frozen  string          `json:"frozen,omitempty"`
+	Freezes []*model.Freeze `json:"freezes,omitempty"`
 }
 
 // Evaluate answers, without changing anything, how the target's policies
@@ -90,7 +94,16 @@ func (ev *Evaluator) Evaluate(t *model.ReleaseTarget, v *model.DeploymentVersion
 		return nil, err
 	}
 	res := ev.p.evaluateVersion(te, policies, v)
-	return &Evaluation{ReleaseTarget: t, VersionEvaluation: res.VersionEvaluation, NextEvaluationTime: res.next}, nil
+	out := &Evaluation{ReleaseTarget: t, VersionEvaluation: res.VersionEvaluation, NextEvaluationTime: res.next}
+	hold, err := ev.p.frozen(te)
+	if err != nil {
+		return nil, err
+	}
+	if hold != nil {
+		out.Frozen, out.Freezes = hold.message(), hold.freezes
+		out.NextEvaluationTime = earliest(out.NextEvaluationTime, hold.until)
+	}
+	return out, nil
 }
 
 // PolicyTargets returns, by policy id, the release targets whose entities

@@ -126,6 +126,8 @@ func buildHandlers() map[string]handler {
 	approvalKind.register(m)
 	relationshipRuleKind.register(m)
 	workflowKind.register(m)
+	freezeKind.register(m)
+	variableSetKind.register(m)
 	m["system-deployment.linked"] = deploymentLinks.handler(true)
 	m["system-deployment.unlinked"] = deploymentLinks.handler(false)
 	m["system-environment.linked"] = environmentLinks.handler(true)

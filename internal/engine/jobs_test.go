@@ -260,6 +260,9 @@ func tableDump(t *testing.T, snap store.Snapshot) map[string][]byte {
 	add(store.Jobs, store.Jobs.Items(snap))
 	add(store.JobVerifications, store.JobVerifications.Items(snap))
 	add(store.VerificationMeasurements, store.VerificationMeasurements.Items(snap))
+	add(store.Freezes, store.Freezes.Items(snap))
+	add(store.VariableSets, store.VariableSets.Items(snap))
+	add(store.DeploymentPlans, store.DeploymentPlans.Items(snap))
 	add(store.ReleaseTargets, store.ReleaseTargets.Items(snap))
 	add(store.TargetStates, store.TargetStates.Items(snap))
 	out := map[string][]byte{}
@@ -292,6 +295,9 @@ func TestEngine_SensitiveValues(t *testing.T) {
 			func(ws string) string { return ResourceVariableBinding(ws, "r1", "token") }},
 		{"bulk resource variables", "resource-variables.bulk-updated", map[string]any{"resourceId": "r1", "variables": map[string]any{"token": secret}},
 			func(ws string) string { return ResourceVariableBinding(ws, "r1", "token") }},
+		{"variable set", "variable-set.created", map[string]any{"id": "vs", "name": "secrets", "selector": "true",
+			"variables": []any{map[string]any{"key": "token", "value": secret}}},
+			func(ws string) string { return VariableSetBinding(ws, "vs", "token") }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

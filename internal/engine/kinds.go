@@ -325,6 +325,9 @@ func deployReleaseTarget(u *unit, data json.RawMessage) error {
 		return model.Errorf(model.ECONFLICT, "release target %s has a job under way (%s, %s); redeploy when it has finished",
 			t.Key(), active[0].ID, active[0].Status)
 	}
+	if err := u.refuseFrozen(stored); err != nil {
+		return err
+	}
 	if u.redeploy == nil {
 		u.redeploy = map[string]bool{}
 	}

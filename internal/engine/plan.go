@@ -48,6 +48,9 @@ type Plan struct {
 	// WaitingOn are the rule kinds that held back a version newer than the
 	// desired one.
 	WaitingOn []string
+	// Superseded are the pending jobs of older versions the desired
+	// release cancels (supersede rules).
+	Superseded []*model.Job
 }
 
 // planner computes plans; it caches what every target of one unit of work
@@ -59,6 +62,11 @@ type planner struct {
 	policies  []*model.Policy
 	relations *relationIndex
 	memo      *policy.Memo
+	// freezes are those in force at now.
+	freezes []*model.Freeze
+	// exclude names rules (by id or kind) to evaluate as if skipped: the
+	// what-if of eligible versions. Nil excludes none.
+	exclude map[string]bool
 }
 
 func newPlanner(logger *slog.Logger, r store.Reader, now time.Time) (*planner, error) {
@@ -66,7 +74,8 @@ func newPlanner(logger *slog.Logger, r store.Reader, now time.Time) (*planner, e
 	if err != nil {
 		return nil, err
 	}
-	return &planner{logger: logger, r: r, now: now, policies: enabledPolicies(r), relations: rel, memo: policy.NewMemo()}, nil
+	return &planner{logger: logger, r: r, now: now, policies: enabledPolicies(r), relations: rel, memo: policy.NewMemo(),
+		freezes: activeFreezes(r, now)}, nil
 }
 
 func enabledPolicies(r store.Reader) []*model.Policy {
@@ -145,12 +154,22 @@ func (p *planner) compute(t *model.ReleaseTarget, redeploy bool) (*Plan, error) 
 		plan.Reason = "no version passes"
 		return plan, nil
 	}
+	hold, err := p.frozen(te)
+	if err != nil {
+		return nil, err
+	}
+	if hold != nil {
+		plan.Reason, plan.NextEvaluation = hold.message(), earliest(plan.NextEvaluation, hold.until)
+		return plan, nil
+	}
 	choices := chooseAgents(p.r, te, plan.Desired.release)
 	if redeploy {
 		plan.Jobs, plan.Reason = choices, "redeploy requested"
 		return plan, nil
 	}
-	if active := history.Processing(p.r, t.Key()); len(active) > 0 {
+	active := history.Processing(p.r, t.Key())
+	plan.Superseded, active = supersede(p.r, policies, plan.Desired.release, active)
+	if len(active) > 0 {
 		plan.Reason = fmt.Sprintf("waiting for job %s (%s) to finish", active[0].ID, active[0].Status)
 		return plan, nil
 	}
@@ -212,7 +231,7 @@ func (p *planner) evaluateVersion(te *targetEntities, policies []*model.Policy, 
 			if !policy.Gating(rule) {
 				continue
 			}
-			if skipped[rule.ID] {
+			if skipped[rule.ID] || p.excluded(rule) {
 				pe.Skipped = append(pe.Skipped, rule.ID)
 				continue
 			}
@@ -285,4 +304,10 @@ func boolInt(b bool) int {
 		return 1
 	}
 	return 0
+}
+
+// excluded reports whether the planner evaluates rule as if it were
+// skipped: its id or its kind is excluded.
+func (p *planner) excluded(rule *model.PolicyRule) bool {
+	return p.exclude != nil && (p.exclude[rule.ID] || p.exclude[policy.KindOf(rule)])
 }

@@ -121,6 +121,9 @@ func (u *unit) applyPlan(plan *Plan) error {
 	if err := u.saveState(state); err != nil {
 		return err
 	}
+	if err := u.cancelSuperseded(plan); err != nil {
+		return err
+	}
 	if len(plan.Jobs) == 0 {
 		return nil
 	}

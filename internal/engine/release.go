@@ -82,6 +82,11 @@ func buildRelease(r store.Reader, te *targetEntities, v *model.DeploymentVersion
 	for _, rv := range store.ResourceVariablesByResource.Get(r, te.resource.ID) {
 		in.ResourceVars[rv.Key] = rv
 	}
+	sets, err := matchingSets(r, te)
+	if err != nil {
+		return nil, err
+	}
+	in.Sets = sets
 	res, err := variables.Resolve(in)
 	if err != nil {
 		return nil, model.Invalid("variables", "%v", err)

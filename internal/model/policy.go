@@ -66,6 +66,7 @@ type PolicyRule struct {
 	Retry                  *RetryRule                  `json:"retry,omitempty"`
 	Rollback               *RollbackRule               `json:"rollback,omitempty"`
 	Verification           *VerificationRule           `json:"verification,omitempty"`
+	Supersede              *SupersedeRule              `json:"supersede,omitempty"`
 }
 
 // AnyApprovalRule requires MinApprovals approvals per version and environment.
@@ -148,6 +149,12 @@ type RollbackRule struct {
 	OnJobStatuses         []string `json:"onJobStatuses,omitempty"`
 	OnVerificationFailure bool     `json:"onVerificationFailure,omitempty"`
 }
+
+// SupersedeRule lets a newer desired version cancel the pending jobs of
+// older versions on a target that no agent has taken yet, instead of
+// waiting behind them. Jobs an agent has (dispatched, claimed, in
+// progress) are never touched.
+type SupersedeRule struct{}
 
 // VerificationRule measures metrics after a job to decide whether it worked.
 type VerificationRule struct {

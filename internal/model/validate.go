@@ -159,7 +159,8 @@ func (r *PolicyRule) validate(field string) error {
 	kinds := 0
 	for _, set := range []bool{r.AnyApproval != nil, r.EnvironmentProgression != nil, r.GradualRollout != nil,
 		r.DeploymentWindow != nil, r.VersionCooldown != nil, r.VersionSelector != nil,
-		r.DeploymentDependency != nil, r.Retry != nil, r.Rollback != nil, r.Verification != nil} {
+		r.DeploymentDependency != nil, r.Retry != nil, r.Rollback != nil, r.Verification != nil,
+		r.Supersede != nil} {
 		if set {
 			kinds++
 		}

@@ -167,6 +167,20 @@ var (
 		}}
 	RelationshipRules = &Table[model.RelationshipRule]{Name: "relationship_rule", Kind: "RelationshipRule",
 		Key: func(r *model.RelationshipRule) string { return r.ID }}
+	Freezes = &Table[model.Freeze]{Name: "freeze", Kind: "Freeze",
+		Key: func(f *model.Freeze) string { return f.ID }}
+	VariableSets = &Table[model.VariableSet]{Name: "variable_set", Kind: "VariableSet",
+		Key: func(s *model.VariableSet) string { return s.ID }}
+	DeploymentPlans = &Table[model.DeploymentPlan]{Name: "deployment_plan", Kind: "DeploymentPlan",
+		Key: func(p *model.DeploymentPlan) string { return p.ID },
+		Indexes: []Index[model.DeploymentPlan]{
+			{Name: byDeployment, Value: func(p *model.DeploymentPlan) string { return p.DeploymentID }},
+		},
+		Columns: []Column[model.DeploymentPlan]{
+			{Name: "deployment_id", Value: func(p *model.DeploymentPlan) any { return p.DeploymentID }},
+			{Name: "created_at", Value: func(p *model.DeploymentPlan) any { return timeCol(p.CreatedAt) }},
+			{Name: "expires_at", Value: func(p *model.DeploymentPlan) any { return timeCol(p.ExpiresAt) }},
+		}}
 	Workflows = &Table[model.Workflow]{Name: "workflow", Kind: "Workflow",
 		Key: func(w *model.Workflow) string { return w.ID }}
 	WorkflowRuns = &Table[model.WorkflowRun]{Name: "workflow_run", Kind: "WorkflowRun",
@@ -259,6 +273,7 @@ var (
 	TargetsByDeployment           = ReleaseTargets.Lookup(byDeployment)
 	TargetsByPair                 = ReleaseTargets.Lookup(byPair)
 	StatesWaitingOn               = TargetStates.Lookup(byWaiting)
+	PlansByDeployment             = DeploymentPlans.Lookup(byDeployment)
 )
 
 // Tables lists every table; durable ones are loaded in this order, so a table
@@ -267,7 +282,8 @@ var Tables = []Schema{
 	Workspaces, ProcessedEvents, Systems, ResourceProviders, Resources, Environments, JobAgents, Deployments,
 	SystemDeployments, SystemEnvironments, DeploymentVersions, DeploymentVariables, DeploymentVariableValues,
 	ResourceVariables, Policies, PolicySkips, UserApprovalRecords, RelationshipRules, Workflows, WorkflowRuns,
-	WorkflowJobs, Releases, Jobs, JobVerifications, VerificationMeasurements, ReleaseTargets, TargetStates,
+	WorkflowJobs, Releases, Jobs, JobVerifications, VerificationMeasurements, Freezes, VariableSets, DeploymentPlans,
+	ReleaseTargets, TargetStates,
 }
 
 var tableByName = func() map[string]Schema {

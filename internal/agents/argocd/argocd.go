@@ -53,6 +53,7 @@ func New(opts Options) *agents.Type {
 		Validate:       validate,
 		Agent:          a,
 		Follower:       a,
+		Planner:        a,
 		FollowInterval: followInterval,
 	}
 }

@@ -47,7 +47,13 @@ func readSettings(config map[string]any, scope agents.Scope) (settings, error) {
 	if err := c.Require(required...); err != nil {
 		return settings{}, err
 	}
-	if err := c.Strings("address", "organization", "token", "workspace"); err != nil {
+	strs := []string{"address", "organization", "workspace"}
+	if _, sealed := c["token"].(map[string]any); !sealed {
+		// A token is sealed when the agent is written and opened only for
+		// a dispatch.
+		strs = append(strs, "token")
+	}
+	if err := c.Strings(strs...); err != nil {
 		return settings{}, err
 	}
 	s := settings{address: c.String("address"), organization: c.String("organization"),

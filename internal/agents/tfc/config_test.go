@@ -26,6 +26,8 @@ func TestType_Validate(t *testing.T) {
 		{"complete", full(nil), agents.ScopeJob, ""},
 		{"agent holds the token", map[string]any{"token": "t"}, agents.ScopeAgent, ""},
 		{"agent without token", map[string]any{"organization": "acme"}, agents.ScopeAgent, "token: is required"},
+		{"agent holds the token sealed, as it is stored", map[string]any{"token": map[string]any{"sensitive": map[string]any{
+			"ciphertext": "c", "valueHash": "h", "binding": "b"}}}, agents.ScopeAgent, ""},
 		{"job without organization", full(func(c map[string]any) { delete(c, "organization") }), agents.ScopeJob, "organization: is required"},
 		{"job without workspace", full(func(c map[string]any) { delete(c, "workspace") }), agents.ScopeJob, "workspace: is required"},
 		{"job without token", full(func(c map[string]any) { delete(c, "token") }), agents.ScopeJob, "token: is required"},

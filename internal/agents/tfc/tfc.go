@@ -61,6 +61,7 @@ func New(opts Options) *agents.Type {
 		Validate:       validate,
 		Agent:          a,
 		Follower:       a,
+		Planner:        a,
 		FollowInterval: opts.FollowInterval,
 	}
 }

@@ -39,6 +39,10 @@ func WriteExplanation(w io.Writer, x Explanation, n Namer) error {
 	if t.Reason != "" {
 		fmt.Fprintf(b, "Engine says:      %s\n", t.Reason)
 	}
+	if len(x.Evaluations) > 0 && x.Evaluations[0].Frozen != "" {
+		// A freeze holds the target, whatever the version.
+		fmt.Fprintf(b, "Jobs held:        %s\n", x.Evaluations[0].Frozen)
+	}
 	if t.NextEvaluationTime != nil {
 		fmt.Fprintf(b, "Next evaluation:  %s\n", TimePtr(t.NextEvaluationTime))
 	}

@@ -126,9 +126,7 @@ var Views = []*View{
 		})},
 	{Kind: "deployment-version", Aliases: []string{"deployment-versions", "version", "versions"}, Collection: client.DeploymentVersions,
 		Needs: []string{"deployment"},
-		Table: tableOf("versions", cols("Deployment", "Tag", "Status", "Created", "+Message", "+ID"), func(v client.Version, n Namer) []string {
-			return []string{n.Name("deployment", v.DeploymentID), v.Tag, v.Status, Time(v.CreatedAt), v.Message, v.ID}
-		})},
+		Table: tableOf("versions", versionColumns, versionRow)},
 	{Kind: "deployment-variable", Aliases: []string{"deployment-variables", "variable", "variables", "var", "vars"},
 		Collection: client.DeploymentVariables, Needs: []string{"deployment"},
 		Table: tableOf("deployment variables", cols("Deployment", "Key", "Default", "+Description", "+ID"), func(v client.DeploymentVariable, n Namer) []string {
@@ -177,6 +175,22 @@ var Views = []*View{
 				jobs = append(jobs, j.Name+" ("+n.Name("job-agent", j.Ref)+")")
 			}
 			return []string{w.Name, strings.Join(jobs, ", "), w.ID}
+		})},
+	{Kind: "freeze", Aliases: []string{"freezes"}, Collection: client.Freezes,
+		Table: tableOf("freezes", cols("Reason", "Selector", "Until", "Created", "+Name", "+ID"), func(f client.Freeze, _ Namer) []string {
+			until := Time(f.Until)
+			if until == "" {
+				until = "deleted"
+			}
+			return []string{f.Reason, f.Selector, until, Time(f.CreatedAt), f.Name, f.ID}
+		})},
+	{Kind: "variable-set", Aliases: []string{"variable-sets", "varset", "varsets"}, Collection: client.VariableSets,
+		Table: tableOf("variable sets", cols("Name", "Priority", "Selector", "Variables", "+ID"), func(v client.VariableSet, _ Namer) []string {
+			vars := make([]string, len(v.Variables))
+			for i, kv := range v.Variables {
+				vars[i] = kv.Key + "=" + value(kv.Value)
+			}
+			return []string{v.Name, strconv.FormatInt(v.Priority, 10), v.Selector, strings.Join(vars, ", "), v.ID}
 		})},
 	targetView,
 	jobView,

@@ -13,7 +13,12 @@
 //  2. the deployment variable values whose resourceSelector matches the
 //     resource, highest priority first, ties broken by id ascending so the
 //     order never depends on storage order;
-//  3. the variable's default value.
+//  3. the variable sets whose selector picks the target (the caller
+//     matches them), highest priority first, ties by id ascending: the
+//     first set holding the key;
+//  4. the variable's default value.
+//
+// A variable set only fills keys the deployment declares; it adds none.
 //
 // When none resolves the key is omitted from the result.
 //

@@ -22,6 +22,9 @@ type Input struct {
 	Values map[string][]*model.DeploymentVariableValue
 	// ResourceVars are the target resource's variables, by key.
 	ResourceVars map[string]*model.ResourceVariable
+	// Sets are the variable sets whose selector picks the target, in any
+	// order.
+	Sets []*model.VariableSet
 	// Resource is the target's resource as a selector map; value selectors
 	// (JSON and CEL) are evaluated against it.
 	Resource map[string]any
@@ -65,7 +68,7 @@ type Result struct {
 // concurrently if Resolve and Decrypt are.
 func Resolve(in Input) (Result, error) {
 	res := Result{Values: make(map[string]model.LiteralValue, len(in.Variables))}
-	r := resolver{in: in, vars: map[string]any{
+	r := resolver{in: in, sets: sortedSets(in.Sets), vars: map[string]any{
 		"resource": in.Resource, "deployment": in.Deployment, "environment": in.Environment,
 	}}
 	done := make(map[string]bool, len(in.Variables))
@@ -94,6 +97,7 @@ func Resolve(in Input) (Result, error) {
 // once for all keys.
 type resolver struct {
 	in   Input
+	sets []*model.VariableSet
 	vars map[string]any
 }
 
@@ -114,6 +118,15 @@ func (r *resolver) key(v *model.DeploymentVariable) (val model.LiteralValue, sen
 			continue
 		}
 		if val, sensitive, ok, err = r.value(dv.Value); ok || err != nil {
+			return val, sensitive, ok, err
+		}
+	}
+	for _, set := range r.sets {
+		sv, has := set.Lookup(v.Key)
+		if !has {
+			continue
+		}
+		if val, sensitive, ok, err = r.value(sv); ok || err != nil {
 			return val, sensitive, ok, err
 		}
 	}
@@ -142,6 +155,24 @@ func sortedValues(values []*model.DeploymentVariableValue) []*model.DeploymentVa
 		}
 	}
 	slices.SortFunc(out, func(a, b *model.DeploymentVariableValue) int {
+		if c := cmp.Compare(b.Priority, a.Priority); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.ID, b.ID)
+	})
+	return out
+}
+
+// sortedSets returns variable sets highest priority first, ties by id
+// ascending, without reordering the caller's slice.
+func sortedSets(sets []*model.VariableSet) []*model.VariableSet {
+	out := make([]*model.VariableSet, 0, len(sets))
+	for _, s := range sets {
+		if s != nil {
+			out = append(out, s)
+		}
+	}
+	slices.SortFunc(out, func(a, b *model.VariableSet) int {
 		if c := cmp.Compare(b.Priority, a.Priority); c != 0 {
 			return c
 		}

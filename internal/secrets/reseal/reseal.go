@@ -3,7 +3,8 @@
 // new one, one transaction per workspace.
 //
 // It covers every place a sealed value is stored: deployment variable
-// values and resource variables (bound to where they live) and the
+// values, resource variables and variable sets (bound to where they live)
+// and the
 // dispatch contexts of jobs (which record the binding of the value they
 // copied). A value's keyed hash is kept as it was, so that release ids, which
 // are derived from it, do not change and nothing is deployed again because
@@ -15,6 +16,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"slices"
 
 	"github.com/gatehouse-dev/gatehouse/internal/engine"
 	"github.com/gatehouse-dev/gatehouse/internal/model"
@@ -113,6 +115,17 @@ func Workspace(ctx context.Context, st *store.Store, old, new *secrets.Sealer, r
 			}
 		}
 	}
+	for _, set := range store.VariableSets.Items(tx) {
+		next, err := r.variableSet(ws, set)
+		if err != nil {
+			return err
+		}
+		if next != set {
+			if err := store.VariableSets.Upsert(tx, next.ID, next); err != nil {
+				return err
+			}
+		}
+	}
 	for _, j := range store.Jobs.Items(tx) {
 		next, err := r.job(j)
 		if err != nil {
@@ -166,6 +179,35 @@ func (r *resealer) value(v *model.Value, binding, where string) (bool, error) {
 	s.Ciphertext, s.Binding = ct, binding
 	v.Sensitive = &s
 	return true, nil
+}
+
+// variableSet returns s with its sealed values resealed under the
+// bindings of their keys, or s itself when none needed it.
+func (r *resealer) variableSet(ws string, s *model.VariableSet) (*model.VariableSet, error) {
+	var vars []model.VariableSetVariable
+	for i, v := range s.Variables {
+		if v.Value.Sensitive == nil {
+			continue
+		}
+		val := v.Value
+		changed, err := r.value(&val, engine.VariableSetBinding(ws, s.ID, v.Key), "variable "+v.Key+" of variable set "+s.ID)
+		if err != nil {
+			return nil, err
+		}
+		if !changed {
+			continue
+		}
+		if vars == nil {
+			vars = slices.Clone(s.Variables)
+		}
+		vars[i].Value = val
+	}
+	if vars == nil {
+		return s, nil
+	}
+	next := *s
+	next.Variables = vars
+	return &next, nil
 }
 
 // job returns j with the sealed variables of its dispatch context resealed

@@ -89,6 +89,9 @@ type fixture struct {
 	job         *model.Job
 	check       *model.JobVerification
 	measurement *model.MeasurementRecord
+	freeze      *model.Freeze
+	varSet      *model.VariableSet
+	plan        *model.DeploymentPlan
 }
 
 func newFixture(ws string) *fixture {
@@ -142,6 +145,17 @@ func newFixture(ws string) *fixture {
 	f.measurement = &model.MeasurementRecord{VerificationID: f.check.ID, MetricIndex: 0, Sequence: 1,
 		VerificationMeasurement: model.VerificationMeasurement{Status: model.MeasurementFailed, MeasuredAt: f.job.CreatedAt,
 			Message: "successCondition not met", Data: map[string]any{"ok": false}}}
+	f.freeze = &model.Freeze{ID: randID("frz"), WorkspaceID: ws, Selector: `environment.name == "prod"`,
+		Reason: "incident 42", Until: fixtureTime.Add(time.Hour), CreatedAt: fixtureTime}
+	f.varSet = &model.VariableSet{ID: randID("vs"), WorkspaceID: ws, Name: "eu defaults", Selector: "true", Priority: 5,
+		Variables: []model.VariableSetVariable{{Key: "region", Value: model.Value{Literal: &model.LiteralValue{V: "eu-west-1"}}}},
+		CreatedAt: fixtureTime, UpdatedAt: fixtureTime}
+	f.plan = &model.DeploymentPlan{ID: randID("plan"), WorkspaceID: ws, DeploymentID: f.deployment.ID, Status: model.PlanCompleted,
+		Version:  model.PlannedVersion{Tag: "v2", Config: map[string]any{}, JobAgentConfig: map[string]any{}, Metadata: map[string]string{}},
+		Metadata: map[string]string{}, Summary: model.PlanSummary{Total: 1, Changed: 1},
+		Targets: []model.PlanTarget{{Key: "k", ResourceID: f.resource.ID, HasChanges: true,
+			Results: []model.PlanResult{{Status: model.PlanComputed, HasChanges: true, Proposed: "a: 1\n", Diff: "+a: 1\n"}}}},
+		CreatedAt: fixtureTime, CompletedAt: fixtureTime, ExpiresAt: fixtureTime.Add(24 * time.Hour)}
 	return f
 }
 
@@ -174,6 +188,9 @@ func (f *fixture) upsert(t testing.TB, tx *store.Tx) {
 		store.Jobs.Upsert(tx, f.job.ID, f.job),
 		store.JobVerifications.Upsert(tx, f.check.ID, f.check),
 		store.VerificationMeasurements.Upsert(tx, f.measurement.Key(), f.measurement),
+		store.Freezes.Upsert(tx, f.freeze.ID, f.freeze),
+		store.VariableSets.Upsert(tx, f.varSet.ID, f.varSet),
+		store.DeploymentPlans.Upsert(tx, f.plan.ID, f.plan),
 	}
 	for _, err := range errs {
 		if err != nil {

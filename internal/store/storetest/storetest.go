@@ -114,6 +114,18 @@ func Fixtures() []Fixture {
 			return &model.RelationshipRule{ID: ID(), Name: "r", Reference: "vpc", FromType: "resource", ToType: "resource",
 				Matcher: model.RelationshipMatcher{CEL: &cel}}
 		}),
+		fixture("freeze", store.Freezes, func() *model.Freeze {
+			return &model.Freeze{ID: ID(), Selector: "true", Reason: "incident", CreatedAt: now}
+		}),
+		fixture("variable set", store.VariableSets, func() *model.VariableSet {
+			lit := model.LiteralValue{V: "warn"}
+			return &model.VariableSet{ID: ID(), Name: "defaults", Selector: "true", Priority: 1, CreatedAt: now, UpdatedAt: now,
+				Variables: []model.VariableSetVariable{{Key: "logLevel", Value: model.Value{Literal: &lit}}}}
+		}),
+		fixture("deployment plan", store.DeploymentPlans, func() *model.DeploymentPlan {
+			return &model.DeploymentPlan{ID: ID(), DeploymentID: ID(), Status: model.PlanCompleted, CreatedAt: now,
+				CompletedAt: now, ExpiresAt: now.Add(time.Hour), Targets: []model.PlanTarget{}}
+		}),
 		fixture("workflow", store.Workflows, func() *model.Workflow { return &model.Workflow{ID: ID(), Name: "w"} }),
 		fixture("workflow run", store.WorkflowRuns, func() *model.WorkflowRun { return &model.WorkflowRun{ID: ID(), WorkflowID: ID()} }),
 		fixture("workflow job", store.WorkflowJobs, func() *model.WorkflowJob { return &model.WorkflowJob{ID: ID(), WorkflowRunID: ID()} }),
