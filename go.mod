@@ -3,6 +3,7 @@ module github.com/gatehouse-dev/gatehouse
 go 1.26.8
 
 require (
+	dario.cat/mergo v1.0.2
 	github.com/bradleyfalzon/ghinstallation/v2 v2.19.0
 	github.com/go-json-experiment/json v1.27.2
 	github.com/golang-jwt/jwt/v4 v4.5.2
