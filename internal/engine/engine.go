@@ -17,6 +17,8 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+
 	"github.com/gatehouse-dev/gatehouse/internal/agents"
 	"github.com/gatehouse-dev/gatehouse/internal/model"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
@@ -255,7 +257,9 @@ func eventError(i, applied, n int, ev Event, err error) error {
 
 // work runs fn as one unit of work in its own transaction, for the engine's
 // internal events (scheduled ticks, measurements, agent results).
-func (e *Engine) work(ctx context.Context, ws *Workspace, ev Event, fn func(u *unit) error) error {
+func (e *Engine) work(ctx context.Context, ws *Workspace, ev Event, fn func(u *unit) error) (err error) {
+	ctx, span := startSpan(ctx, "engine.Work "+ev.Type, workspaceAttr(ws.ID))
+	defer func() { endSpan(span, err) }()
 	ws.mu.Lock()
 	defer ws.mu.Unlock()
 	if err := e.freshen(ctx, ws); err != nil {
@@ -301,7 +305,9 @@ func (e *Engine) afterCommit(ws *Workspace, eff effects) {
 // applyIn applies one event inside tx: its handler, the reconciliation it
 // triggers and its id. It returns when the event's decisions want to be
 // looked at again.
-func (e *Engine) applyIn(tx *store.Tx, ws *Workspace, ev Event, fn func(u *unit) error) (effects, error) {
+func (e *Engine) applyIn(tx *store.Tx, ws *Workspace, ev Event, fn func(u *unit) error) (_ effects, err error) {
+	end := traceTx(tx, "engine.Event "+ev.Type, workspaceAttr(ws.ID), attribute.String("event.id", ev.ID))
+	defer func() { end(err) }()
 	if done, err := alreadyApplied(tx, ev); done || err != nil {
 		return effects{}, err
 	}

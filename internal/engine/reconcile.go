@@ -3,9 +3,10 @@ package engine
 import (
 	"runtime"
 	"slices"
-
-	"golang.org/x/sync/errgroup"
 	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/gatehouse-dev/gatehouse/internal/model"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
@@ -39,10 +40,12 @@ func (u *unit) markAll() { u.markTargets(store.ReleaseTargets.Items(u.tx)) }
 
 // reconcile plans and applies every marked target that still exists, in key
 // order so that the outcome never depends on map iteration.
-func (u *unit) reconcile() error {
+func (u *unit) reconcile() (err error) {
 	if len(u.dirty) == 0 {
 		return nil
 	}
+	end := traceTx(u.tx, "engine.Reconcile", attribute.Int("targets", len(u.dirty)))
+	defer func() { end(err) }()
 	p, err := newPlanner(u.tx, u.tx.Now())
 	if err != nil {
 		return err
@@ -52,7 +55,9 @@ func (u *unit) reconcile() error {
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
+	_, span := startSpan(u.tx.Context(), "engine.Plan", attribute.Int("targets", len(keys)))
 	plans, err := p.computeAll(u.tx, keys, u.redeploy)
+	endSpan(span, err)
 	if err != nil {
 		return err
 	}

@@ -14,10 +14,12 @@ import (
 // applied meanwhile could land in a workspace not restored yet; a server
 // that takes requests during Restore refuses them first (Refuse with
 // ErrRestoring) and accepts them once it returns.
-func (e *Engine) Restore(ctx context.Context) error {
+func (e *Engine) Restore(ctx context.Context) (err error) {
 	if e.cfg.Loader == nil {
 		return nil
 	}
+	ctx, span := startSpan(ctx, "engine.Restore")
+	defer func() { endSpan(span, err) }()
 	ids, err := e.cfg.Loader.Workspaces(ctx)
 	if err != nil {
 		return fmt.Errorf("restore: %w", err)
@@ -51,7 +53,9 @@ func (e *Engine) Restore(ctx context.Context) error {
 // decisions due while it was not loaded are taken now. It returns the
 // store, the rows read per table, and what the evaluation asks for after
 // its commit, which the caller carries out once the store is in place.
-func (e *Engine) load(ctx context.Context, id string) (*store.Store, map[string]int, effects, error) {
+func (e *Engine) load(ctx context.Context, id string) (_ *store.Store, _ map[string]int, _ effects, err error) {
+	ctx, span := startSpan(ctx, "engine.LoadWorkspace", workspaceAttr(id))
+	defer func() { endSpan(span, err) }()
 	st := e.newStore(id)
 	counts, err := e.cfg.Loader.LoadWorkspace(ctx, id, st)
 	if err != nil {
