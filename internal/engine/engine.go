@@ -286,16 +286,20 @@ type effects struct {
 	verifications []string
 	// skipped are resources of provider sets it left out.
 	skipped []SkippedResource
+	// decisions are the target decisions it took, logged after the commit.
+	decisions []*decision
 }
 
 func (a *effects) merge(b effects) {
 	a.wakeAt = earlier(a.wakeAt, b.wakeAt)
 	a.verifications = append(a.verifications, b.verifications...)
+	a.decisions = append(a.decisions, b.decisions...)
 }
 
 // afterCommit arms the scheduler and starts the measurement of new
 // verifications: side effects only ever follow a commit.
 func (e *Engine) afterCommit(ws *Workspace, eff effects) {
+	e.logDecisions(ws, eff.decisions)
 	e.scheduled(ws, eff.wakeAt)
 	for _, id := range eff.verifications {
 		e.verify(ws, id)
@@ -316,7 +320,7 @@ func (e *Engine) applyIn(tx *store.Tx, ws *Workspace, ev Event, fn func(u *unit)
 			return effects{}, err
 		}
 	}
-	u := &unit{tx: tx, engine: e, ws: ws}
+	u := &unit{tx: tx, engine: e, ws: ws, restoring: ev.Type == eventRestore}
 	if err := fn(u); err != nil {
 		return effects{}, err
 	}
@@ -326,7 +330,7 @@ func (e *Engine) applyIn(tx *store.Tx, ws *Workspace, ev Event, fn func(u *unit)
 	if err := recordApplied(tx, ev); err != nil {
 		return effects{}, err
 	}
-	return effects{wakeAt: u.wakeAt, verifications: u.verifications, skipped: u.skipped}, nil
+	return effects{wakeAt: u.wakeAt, verifications: u.verifications, skipped: u.skipped, decisions: u.decisions}, nil
 }
 
 // commit makes tx durable and visible. A database failure is reported as
@@ -390,4 +394,8 @@ type unit struct {
 	verifications []string
 	// skipped are the resources of provider sets that were not applied.
 	skipped []SkippedResource
+	// restoring is set for the evaluation of a workspace just loaded.
+	restoring bool
+	// decisions are the target decisions taken, logged after commit.
+	decisions []*decision
 }

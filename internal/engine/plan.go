@@ -47,6 +47,8 @@ type Plan struct {
 	// WaitingOn are the rule kinds that held back a version newer than the
 	// desired one.
 	WaitingOn []string
+	// AwaitingApproval are the versions an approval rule held back.
+	AwaitingApproval []string
 }
 
 // planner computes plans; it caches what every target of one unit of work
@@ -117,6 +119,9 @@ func (p *planner) compute(t *model.ReleaseTarget, redeploy bool) (*Plan, error) 
 				for _, r := range pe.Results {
 					if !r.Allowed && !slices.Contains(plan.WaitingOn, r.Kind) {
 						plan.WaitingOn = append(plan.WaitingOn, r.Kind)
+					}
+					if !r.Allowed && r.Kind == policy.KindAnyApproval && !slices.Contains(plan.AwaitingApproval, v.ID) {
+						plan.AwaitingApproval = append(plan.AwaitingApproval, v.ID)
 					}
 				}
 			}

@@ -105,7 +105,8 @@ func (p *planner) computeAll(r store.Reader, keys []string, redeploy map[string]
 // content), the target's state, and the new jobs.
 func (u *unit) applyPlan(plan *Plan) error {
 	state := &model.TargetState{Key: plan.Target.Key(), ResourceID: plan.Target.ResourceID,
-		DeploymentID: plan.Target.DeploymentID, WaitingOn: plan.WaitingOn}
+		DeploymentID: plan.Target.DeploymentID, WaitingOn: plan.WaitingOn, AwaitingApproval: plan.AwaitingApproval}
+	prev, _ := store.TargetStates.Get(u.tx, state.Key)
 	if plan.NextEvaluation != nil {
 		state.NextEvaluation = *plan.NextEvaluation
 		u.wake(*plan.NextEvaluation)
@@ -126,6 +127,7 @@ func (u *unit) applyPlan(plan *Plan) error {
 	if err := u.saveState(state); err != nil {
 		return err
 	}
+	d := u.decided(plan, prev)
 	if len(plan.Jobs) == 0 {
 		return nil
 	}
@@ -137,6 +139,7 @@ func (u *unit) applyPlan(plan *Plan) error {
 		if err := store.Jobs.Upsert(u.tx, j.ID, j); err != nil {
 			return err
 		}
+		d.jobs = append(d.jobs, j.ID)
 		if err := u.startVerifications(j, triggerJobCreated); err != nil {
 			return err
 		}

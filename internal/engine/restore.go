@@ -3,11 +3,16 @@ package engine
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/internal/model"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
 )
+
+// eventRestore is the type of the unit of work that evaluates a workspace
+// just loaded.
+const eventRestore = "restore"
 
 // Restore loads every stored workspace, rebuilding derived state (release
 // targets) from the stored entities. It logs one line per workspace. Events
@@ -36,14 +41,16 @@ func (e *Engine) Restore(ctx context.Context) (err error) {
 		e.mu.Unlock()
 		e.afterCommit(ws, eff)
 		e.resumeVerifications(ws)
-		attrs := []any{"workspace", id, "releaseTargets", store.ReleaseTargets.Count(st.Snapshot()),
-			"duration", time.Since(start).Round(time.Millisecond)}
+		// The row counts are a group of their own: a table is named
+		// "workspace", which would repeat the workspace key.
+		var rows []any
 		for _, t := range store.Tables {
 			if n := counts[t.TableName()]; n > 0 {
-				attrs = append(attrs, t.TableName(), n)
+				rows = append(rows, t.TableName(), n)
 			}
 		}
-		e.cfg.Logger.Info("workspace restored", attrs...)
+		e.cfg.Logger.Info("workspace restored", "workspace", id, "releaseTargets", store.ReleaseTargets.Count(st.Snapshot()),
+			"durationMs", time.Since(start).Milliseconds(), slog.Group("rows", rows...))
 	}
 	return nil
 }
@@ -65,7 +72,7 @@ func (e *Engine) load(ctx context.Context, id string) (_ *store.Store, _ map[str
 	loading := newWorkspace(id, st)
 	tx := st.Begin(ctx)
 	defer tx.Abort()
-	eff, err := e.applyIn(tx, loading, Event{Type: "restore"}, func(u *unit) error {
+	eff, err := e.applyIn(tx, loading, Event{Type: eventRestore}, func(u *unit) error {
 		if err := u.rebuildDerived(); err != nil {
 			return err
 		}
@@ -105,6 +112,6 @@ func (e *Engine) freshen(ctx context.Context, ws *Workspace) error {
 	e.afterCommit(ws, eff)
 	e.resumeVerifications(ws)
 	e.cfg.Logger.Info("workspace loaded again from the database", "workspace", ws.ID,
-		"duration", time.Since(start).Round(time.Millisecond))
+		"durationMs", time.Since(start).Milliseconds())
 	return nil
 }
