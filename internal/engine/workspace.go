@@ -62,6 +62,9 @@ func (e *Engine) Workspace(id string) (*Workspace, bool) {
 	return ws, true
 }
 
+// Now returns the engine's clock's time.
+func (e *Engine) Now() time.Time { return e.cfg.Clock() }
+
 // Workspaces returns the ids of every existing workspace, sorted.
 func (e *Engine) Workspaces() []string {
 	e.mu.RLock()
