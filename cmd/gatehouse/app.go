@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/gatehouse-dev/gatehouse/internal/agents/dispatch"
 	"github.com/gatehouse-dev/gatehouse/internal/api"
@@ -23,6 +22,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/model"
 	"github.com/gatehouse-dev/gatehouse/internal/secrets"
 	"github.com/gatehouse-dev/gatehouse/internal/store/sqlstore"
+	"github.com/gatehouse-dev/gatehouse/internal/telemetry"
 )
 
 // Config is everything the binary can be told.
@@ -31,7 +31,10 @@ type Config struct {
 	DB           string
 	MaxBodyBytes int64
 	LogFormat    string
-	Token        string
+	// LogLevel is the least severe level logged: debug, info, warn or
+	// error.
+	LogLevel string
+	Token    string
 	// DBTimeout bounds every database transaction and query.
 	DBTimeout time.Duration
 	// ShutdownTimeout bounds the drain on shutdown: events in hand commit
@@ -42,6 +45,9 @@ type Config struct {
 	ProbeInterval time.Duration
 	// LogOutput receives the logs; standard error when nil.
 	LogOutput io.Writer
+	// Logger, when set, receives the logs instead of a logger built from
+	// LogFormat, LogLevel and LogOutput.
+	Logger *slog.Logger
 	// VerificationAllowPrivate lets verification metrics reach private
 	// and loopback addresses.
 	VerificationAllowPrivate bool
@@ -60,7 +66,7 @@ const defaultProbeInterval = 5 * time.Second
 // DefaultConfig returns the defaults: local address, SQLite file in the
 // working directory.
 func DefaultConfig() Config {
-	return Config{Addr: "127.0.0.1:8080", DB: "sqlite:gatehouse.db", MaxBodyBytes: api.DefaultMaxBodyBytes, LogFormat: "text",
+	return Config{Addr: "127.0.0.1:8080", DB: "sqlite:gatehouse.db", MaxBodyBytes: api.DefaultMaxBodyBytes, LogFormat: "text", LogLevel: "info",
 		DBTimeout: sqlstore.DefaultTimeout, ShutdownTimeout: 30 * time.Second, EventIDRetention: engine.DefaultEventIDRetention}
 }
 
@@ -70,6 +76,9 @@ func (c Config) Validate() error {
 	var errs []error
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		errs = append(errs, fmt.Errorf("--log-format (GATEHOUSE_LOG_FORMAT): want text or json, got %q", c.LogFormat))
+	}
+	if _, err := parseLogLevel(c.LogLevel); err != nil {
+		errs = append(errs, fmt.Errorf("--log-level (GATEHOUSE_LOG_LEVEL): %w", err))
 	}
 	if c.MaxBodyBytes <= 0 {
 		errs = append(errs, fmt.Errorf("--max-body-bytes (GATEHOUSE_MAX_BODY_BYTES): must be positive, got %d", c.MaxBodyBytes))
@@ -115,6 +124,8 @@ type Main struct {
 	probes     sync.WaitGroup
 	// stopTracing flushes spans still buffered.
 	stopTracing func(context.Context) error
+	// restoreTime is set once every workspace is restored.
+	restoreTime prometheus.Gauge
 }
 
 // Open connects the database and checks that it can be written and that
@@ -128,7 +139,11 @@ func Open(ctx context.Context, cfg Config) (*Main, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	m := &Main{cfg: cfg, logger: newLogger(cfg.LogFormat, cfg.LogOutput), stopProbe: make(chan struct{})}
+	logger := cfg.Logger
+	if logger == nil {
+		logger = newLogger(cfg)
+	}
+	m := &Main{cfg: cfg, logger: logger, stopProbe: make(chan struct{})}
 	stop, err := setupTracing(ctx)
 	if err != nil {
 		return nil, err
@@ -152,8 +167,9 @@ func Open(ctx context.Context, cfg Config) (*Main, error) {
 		}
 		ecfg.Sealer = sealer
 	}
+	reg := prometheus.NewRegistry()
 	if cfg.DB != "memory" {
-		if err := m.openDB(ctx, sealer); err != nil {
+		if err := m.openDB(ctx, sealer, reg); err != nil {
 			m.Close()
 			return nil, err
 		}
@@ -161,8 +177,7 @@ func Open(ctx context.Context, cfg Config) (*Main, error) {
 	}
 	m.engine = engine.New(ecfg)
 	m.engine.Refuse(engine.ErrRestoring)
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.registerMetrics(reg)
 	var opener dispatch.Opener
 	if sealer != nil {
 		opener = sealer
@@ -170,7 +185,7 @@ func Open(ctx context.Context, cfg Config) (*Main, error) {
 	m.dispatcher.Store(dispatch.New(dispatch.Config{Engine: m.engine, Agents: registry, Opener: opener, Logger: m.logger,
 		Registerer: reg}))
 	handler := api.New(m.engine, api.Config{MaxBodyBytes: cfg.MaxBodyBytes, Token: cfg.Token, Logger: m.logger,
-		Registry: reg, Ready: m.readiness, Agents: registry, Opener: opener, GitHubWebhookSecret: cfg.GitHubWebhookSecret})
+		Registry: reg, Events: telemetry.NewEvents(reg), Ready: m.readiness, Agents: registry, Opener: opener, GitHubWebhookSecret: cfg.GitHubWebhookSecret})
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		m.Close()
@@ -178,7 +193,8 @@ func Open(ctx context.Context, cfg Config) (*Main, error) {
 	}
 	m.listener = ln
 	m.console = console.New(m.engine, console.Config{Token: cfg.Token, Hub: commits, Logger: m.logger})
-	m.server = &http.Server{Handler: m.console.Mount(handler), ReadHeaderTimeout: 10 * time.Second}
+	m.server = &http.Server{Handler: traced(m.console.Mount(handler)), ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog: slog.NewLogLogger(m.logger.Handler(), slog.LevelWarn)}
 	m.server.RegisterOnShutdown(m.console.Close)
 	m.served = make(chan error, 1)
 	go func() { m.served <- m.server.Serve(ln) }()
@@ -190,8 +206,8 @@ func Open(ctx context.Context, cfg Config) (*Main, error) {
 
 // openDB opens and migrates the database, and refuses one that cannot be
 // written or whose values another key sealed.
-func (m *Main) openDB(ctx context.Context, sealer *secrets.Sealer) error {
-	db, err := sqlstore.Open(ctx, m.cfg.DB, sqlstore.WithTimeout(m.cfg.DBTimeout))
+func (m *Main) openDB(ctx context.Context, sealer *secrets.Sealer, reg prometheus.Registerer) error {
+	db, err := sqlstore.Open(ctx, m.cfg.DB, sqlstore.WithTimeout(m.cfg.DBTimeout), sqlstore.WithRegisterer(reg))
 	if err != nil {
 		return fmt.Errorf("open database %s: %w", redactDSN(m.cfg.DB), err)
 	}
@@ -212,6 +228,7 @@ func (m *Main) Addr() string { return m.listener.Addr().String() }
 // returns nil when everything in hand finished.
 func (m *Main) Run(ctx context.Context) error {
 	m.logger.Info("restoring workspaces", "addr", m.Addr(), "db", redactDSN(m.cfg.DB))
+	start := time.Now()
 	if err := m.engine.Restore(ctx); err != nil {
 		if ctx.Err() == nil {
 			return err
@@ -223,7 +240,9 @@ func (m *Main) Run(ctx context.Context) error {
 		m.dispatcher.Load().Start()
 		m.engine.Accept()
 		m.phase.Store(phaseServing)
-		m.logger.Info("serving", "addr", m.Addr(), "db", redactDSN(m.cfg.DB))
+		took := time.Since(start)
+		m.restoreTime.Set(took.Seconds())
+		m.logger.Info("serving", "addr", m.Addr(), "db", redactDSN(m.cfg.DB), "restoreMs", took.Milliseconds())
 	}
 	select {
 	case err := <-m.served:
@@ -234,7 +253,7 @@ func (m *Main) Run(ctx context.Context) error {
 	// sees its events refused too.
 	m.engine.Refuse(engine.ErrShuttingDown)
 	m.phase.Store(phaseDraining)
-	m.logger.Info("draining", "timeout", m.cfg.ShutdownTimeout)
+	m.logger.Info("draining", "timeoutMs", m.cfg.ShutdownTimeout.Milliseconds())
 	drain, cancel := context.WithTimeout(context.Background(), m.cfg.ShutdownTimeout)
 	defer cancel()
 	if err := m.engine.Drain(drain); err != nil {
@@ -332,14 +351,4 @@ func Migrate(ctx context.Context, dsn string) error {
 		return fmt.Errorf("migrate %s: %w", redactDSN(dsn), err)
 	}
 	return nil
-}
-
-func newLogger(format string, out io.Writer) *slog.Logger {
-	if out == nil {
-		out = os.Stderr
-	}
-	if format == "json" {
-		return slog.New(slog.NewJSONHandler(out, nil))
-	}
-	return slog.New(slog.NewTextHandler(out, nil))
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -35,20 +36,14 @@ func newServeCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve the HTTP API (events in, state out)",
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			m, err := Open(cmd.Context(), cfg)
-			if err != nil {
-				return err
-			}
-			defer m.Close()
-			return m.Run(cmd.Context())
-		},
+		RunE:  func(cmd *cobra.Command, _ []string) error { return serve(cmd.Context(), cfg) },
 	}
 	f := cmd.Flags()
 	f.StringVar(&cfg.Addr, "addr", cfg.Addr, "listen address (GATEHOUSE_ADDR)")
 	f.StringVar(&cfg.DB, "db", cfg.DB, "database: memory, sqlite:PATH or postgres://... (GATEHOUSE_DB)")
 	f.Int64Var(&cfg.MaxBodyBytes, "max-body-bytes", cfg.MaxBodyBytes, "largest accepted request body (GATEHOUSE_MAX_BODY_BYTES)")
 	f.StringVar(&cfg.LogFormat, "log-format", cfg.LogFormat, "log format: text or json (GATEHOUSE_LOG_FORMAT)")
+	f.StringVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "least severe level logged: debug, info, warn or error (GATEHOUSE_LOG_LEVEL)")
 	f.StringVar(&cfg.Token, "token", cfg.Token, "bearer token required on /v1 requests; none when empty (GATEHOUSE_TOKEN)")
 	f.DurationVar(&cfg.DBTimeout, "db-timeout", cfg.DBTimeout, "longest a database transaction or query may take (GATEHOUSE_DB_TIMEOUT)")
 	f.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", cfg.ShutdownTimeout,
@@ -62,6 +57,32 @@ func newServeCommand() *cobra.Command {
 	cmd.PreRunE = func(*cobra.Command, []string) error { return bindEnv(f) }
 	return cmd
 }
+
+// serve runs the server as `gatehouse serve` does. Everything it reports,
+// its failure included, goes through its logger: once the configuration
+// is valid, the error it returns has been logged (see loggedError).
+func serve(ctx context.Context, cfg Config) error {
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	cfg.Logger = newLogger(cfg)
+	routeLibraryLogs(cfg.Logger)
+	m, err := Open(ctx, cfg)
+	if err == nil {
+		defer m.Close()
+		err = m.Run(ctx)
+	}
+	if err != nil {
+		cfg.Logger.Error("serve failed", "err", err)
+		return loggedError{err}
+	}
+	return nil
+}
+
+// loggedError is an error already logged, which main does not print again.
+type loggedError struct{ error }
+
+func (e loggedError) Unwrap() error { return e.error }
 
 func newMigrateCommand() *cobra.Command {
 	cfg := DefaultConfig()

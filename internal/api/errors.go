@@ -3,7 +3,6 @@ package api
 import (
 	"encoding/json"
 	"errors"
-	"log/slog"
 	"net/http"
 
 	"github.com/gatehouse-dev/gatehouse/internal/engine"
@@ -113,8 +112,7 @@ func errNoRoute(r *http.Request) error {
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	enc := json.NewEncoder(w)
-	if err := enc.Encode(v); err != nil {
-		slog.Debug("write response", "err", err)
-	}
+	// An error here is the client gone mid-answer: nothing to tell it, and
+	// the request's log line already shows the status it was sent.
+	_ = json.NewEncoder(w).Encode(v)
 }

@@ -11,7 +11,6 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -21,6 +20,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/engine"
 	"github.com/gatehouse-dev/gatehouse/internal/ingest"
 	"github.com/gatehouse-dev/gatehouse/internal/model"
+	"github.com/gatehouse-dev/gatehouse/internal/telemetry"
 )
 
 //go:embed openapi.json
@@ -39,8 +39,12 @@ type Config struct {
 	Token string
 	// Logger receives request errors; slog.Default() when nil.
 	Logger *slog.Logger
-	// Registry collects the API's metrics; none are kept when nil.
+	// Registry collects the API's metrics and is served at /metrics; none
+	// are kept when nil.
 	Registry *prometheus.Registry
+	// Events counts the events requests applied and rejected; nothing is
+	// counted when nil.
+	Events *telemetry.Events
 	// Agents are the job agent types, for the pull protocol's claims.
 	Agents agents.Registry
 	// Opener opens sensitive values for what a runner claims; without one
@@ -79,14 +83,18 @@ func New(eng *engine.Engine, cfg Config) *Server {
 	return s
 }
 
-// ServeHTTP implements http.Handler. A request no route takes is answered
-// with the error JSON (404, or 405 with an Allow header) instead of
-// ServeMux's plain text.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+// ServeHTTP implements http.Handler: it routes the request, then records
+// it (metrics and one log line; see observe).
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.observe(w, r, s.route) }
+
+// route answers r and returns the pattern of the route that took it, ""
+// for none. A request no route takes is answered with the error JSON (404,
+// or 405 with an Allow header) instead of ServeMux's plain text.
+func (s *Server) route(w http.ResponseWriter, r *http.Request) string {
 	h, pattern := s.mux.Handler(r)
 	if pattern != "" {
 		s.mux.ServeHTTP(w, r)
-		return
+		return pattern
 	}
 	// The mux's own answer says which: record it, then answer in JSON.
 	rec := &recorder{header: http.Header{}}
@@ -106,6 +114,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(rec.status)
 		_, _ = w.Write(rec.body.Bytes())
 	}
+	return ""
 }
 
 // recorder keeps the answer of ServeMux's own handlers (not found, method
@@ -229,20 +238,21 @@ func bearerToken(header string) (string, bool) {
 // first event that failed with the number applied before it (those stay
 // applied).
 func (s *Server) postEvents(w http.ResponseWriter, r *http.Request) {
-	start := time.Now()
 	ws := r.PathValue("ws")
 	body, err := s.readBody(w, r)
 	if err != nil {
+		s.cfg.Events.Observe(nil, err)
 		s.writeEventsError(w, r, err)
 		return
 	}
 	events, err := ingest.Decode(body, ws)
 	if err != nil {
+		s.cfg.Events.Observe(nil, err)
 		s.writeEventsError(w, r, err)
 		return
 	}
 	out, err := s.engine.ApplyBatch(r.Context(), ws, events)
-	s.metrics.observeEvents(len(events), model.ErrorCode(err), time.Since(start))
+	s.cfg.Events.Observe(events, err)
 	s.outages.record(ws, err)
 	if err != nil {
 		s.writeEventsError(w, r, err)

@@ -3,11 +3,11 @@ package engine
 import (
 	"encoding/json"
 	"fmt"
-	"maps"
 	"reflect"
 	"strconv"
 	"time"
 
+	"dario.cat/mergo"
 	"github.com/google/uuid"
 
 	"github.com/gatehouse-dev/gatehouse/internal/engine/policy"
@@ -148,30 +148,32 @@ func retryWalk(releaseID string, c agentChoice, all []agentChoice) policy.Walk {
 const metaRollbackOf = "rollbackOf"
 
 // mergeConfig deep-merges configs, later ones winning; nested objects merge
-// key by key, anything else is replaced.
+// key by key, anything else (lists included) is replaced. The layers are
+// not changed: each is merged as a copy of its objects, because the merge
+// writes into the objects already merged.
 func mergeConfig(layers ...map[string]any) map[string]any {
 	out := map[string]any{}
 	for _, layer := range layers {
-		mergeInto(out, layer)
+		// Merge fails only for arguments of different or unsupported
+		// types, never for two maps of one type.
+		if err := mergo.Merge(&out, cloneObjects(layer), mergo.WithOverride); err != nil {
+			panic("engine: merge job agent config: " + err.Error())
+		}
 	}
 	return out
 }
 
-func mergeInto(dst, src map[string]any) {
-	for k, v := range src {
+// cloneObjects copies m and every object nested in it; other values are
+// shared, as nothing writes into them.
+func cloneObjects(m map[string]any) map[string]any {
+	out := make(map[string]any, len(m))
+	for k, v := range m {
 		if sm, ok := v.(map[string]any); ok {
-			dm, ok := dst[k].(map[string]any)
-			if !ok {
-				dm = map[string]any{}
-			} else {
-				dm = maps.Clone(dm)
-			}
-			mergeInto(dm, sm)
-			dst[k] = dm
-			continue
+			v = cloneObjects(sm)
 		}
-		dst[k] = v
+		out[k] = v
 	}
+	return out
 }
 
 // jobNamespace is the UUIDv5 namespace of job ids.

@@ -17,6 +17,8 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+
 	"github.com/gatehouse-dev/gatehouse/internal/agents"
 	"github.com/gatehouse-dev/gatehouse/internal/model"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
@@ -259,7 +261,9 @@ func eventError(i, applied, n int, ev Event, err error) error {
 
 // work runs fn as one unit of work in its own transaction, for the engine's
 // internal events (scheduled ticks, measurements, agent results).
-func (e *Engine) work(ctx context.Context, ws *Workspace, ev Event, fn func(u *unit) error) error {
+func (e *Engine) work(ctx context.Context, ws *Workspace, ev Event, fn func(u *unit) error) (err error) {
+	ctx, span := startSpan(ctx, "engine.Work "+ev.Type, workspaceAttr(ws.ID))
+	defer func() { endSpan(span, err) }()
 	ws.mu.Lock()
 	defer ws.mu.Unlock()
 	if err := e.freshen(ctx, ws); err != nil {
@@ -286,16 +290,20 @@ type effects struct {
 	verifications []string
 	// skipped are resources of provider sets it left out.
 	skipped []SkippedResource
+	// decisions are the target decisions it took, logged after the commit.
+	decisions []*decision
 }
 
 func (a *effects) merge(b effects) {
 	a.wakeAt = earlier(a.wakeAt, b.wakeAt)
 	a.verifications = append(a.verifications, b.verifications...)
+	a.decisions = append(a.decisions, b.decisions...)
 }
 
 // afterCommit arms the scheduler and starts the measurement of new
 // verifications: side effects only ever follow a commit.
 func (e *Engine) afterCommit(ws *Workspace, eff effects) {
+	e.logDecisions(ws, eff.decisions)
 	e.scheduled(ws, eff.wakeAt)
 	for _, id := range eff.verifications {
 		e.verify(ws, id)
@@ -305,7 +313,9 @@ func (e *Engine) afterCommit(ws *Workspace, eff effects) {
 // applyIn applies one event inside tx: its handler, the reconciliation it
 // triggers and its id. It returns when the event's decisions want to be
 // looked at again.
-func (e *Engine) applyIn(tx *store.Tx, ws *Workspace, ev Event, fn func(u *unit) error) (effects, error) {
+func (e *Engine) applyIn(tx *store.Tx, ws *Workspace, ev Event, fn func(u *unit) error) (_ effects, err error) {
+	end := traceTx(tx, "engine.Event "+ev.Type, workspaceAttr(ws.ID), attribute.String("event.id", ev.ID))
+	defer func() { end(err) }()
 	if done, err := alreadyApplied(tx, ev); done || err != nil {
 		return effects{}, err
 	}
@@ -314,7 +324,7 @@ func (e *Engine) applyIn(tx *store.Tx, ws *Workspace, ev Event, fn func(u *unit)
 			return effects{}, err
 		}
 	}
-	u := &unit{tx: tx, engine: e, ws: ws}
+	u := &unit{tx: tx, engine: e, ws: ws, restoring: ev.Type == eventRestore}
 	if err := fn(u); err != nil {
 		return effects{}, err
 	}
@@ -324,7 +334,7 @@ func (e *Engine) applyIn(tx *store.Tx, ws *Workspace, ev Event, fn func(u *unit)
 	if err := recordApplied(tx, ev); err != nil {
 		return effects{}, err
 	}
-	return effects{wakeAt: u.wakeAt, verifications: u.verifications, skipped: u.skipped}, nil
+	return effects{wakeAt: u.wakeAt, verifications: u.verifications, skipped: u.skipped, decisions: u.decisions}, nil
 }
 
 // commit makes tx durable and visible. A database failure is reported as
@@ -391,4 +401,8 @@ type unit struct {
 	verifications []string
 	// skipped are the resources of provider sets that were not applied.
 	skipped []SkippedResource
+	// restoring is set for the evaluation of a workspace just loaded.
+	restoring bool
+	// decisions are the target decisions taken, logged after commit.
+	decisions []*decision
 }

@@ -51,6 +51,8 @@ type Plan struct {
 	// Superseded are the pending jobs of older versions the desired
 	// release cancels (supersede rules).
 	Superseded []*model.Job
+	// AwaitingApproval are the versions an approval rule held back.
+	AwaitingApproval []string
 }
 
 // planner computes plans; it caches what every target of one unit of work
@@ -133,6 +135,9 @@ func (p *planner) compute(t *model.ReleaseTarget, redeploy bool) (*Plan, error) 
 				for _, r := range pe.Results {
 					if !r.Allowed && !slices.Contains(plan.WaitingOn, r.Kind) {
 						plan.WaitingOn = append(plan.WaitingOn, r.Kind)
+					}
+					if !r.Allowed && r.Kind == policy.KindAnyApproval && !slices.Contains(plan.AwaitingApproval, v.ID) {
+						plan.AwaitingApproval = append(plan.AwaitingApproval, v.ID)
 					}
 				}
 			}

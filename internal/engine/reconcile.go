@@ -3,9 +3,10 @@ package engine
 import (
 	"runtime"
 	"slices"
-
-	"golang.org/x/sync/errgroup"
 	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/gatehouse-dev/gatehouse/internal/model"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
@@ -39,10 +40,12 @@ func (u *unit) markAll() { u.markTargets(store.ReleaseTargets.Items(u.tx)) }
 
 // reconcile plans and applies every marked target that still exists, in key
 // order so that the outcome never depends on map iteration.
-func (u *unit) reconcile() error {
+func (u *unit) reconcile() (err error) {
 	if len(u.dirty) == 0 {
 		return nil
 	}
+	end := traceTx(u.tx, "engine.Reconcile", attribute.Int("targets", len(u.dirty)))
+	defer func() { end(err) }()
 	p, err := newPlanner(u.engine.cfg.Logger, u.tx, u.tx.Now())
 	if err != nil {
 		return err
@@ -52,7 +55,9 @@ func (u *unit) reconcile() error {
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
+	_, span := startSpan(u.tx.Context(), "engine.Plan", attribute.Int("targets", len(keys)))
 	plans, err := p.computeAll(u.tx, keys, u.redeploy)
+	endSpan(span, err)
 	if err != nil {
 		return err
 	}
@@ -100,7 +105,8 @@ func (p *planner) computeAll(r store.Reader, keys []string, redeploy map[string]
 // content), the target's state, and the new jobs.
 func (u *unit) applyPlan(plan *Plan) error {
 	state := &model.TargetState{Key: plan.Target.Key(), ResourceID: plan.Target.ResourceID,
-		DeploymentID: plan.Target.DeploymentID, WaitingOn: plan.WaitingOn}
+		DeploymentID: plan.Target.DeploymentID, WaitingOn: plan.WaitingOn, AwaitingApproval: plan.AwaitingApproval}
+	prev, _ := store.TargetStates.Get(u.tx, state.Key)
 	if plan.NextEvaluation != nil {
 		state.NextEvaluation = *plan.NextEvaluation
 		u.wake(*plan.NextEvaluation)
@@ -124,6 +130,7 @@ func (u *unit) applyPlan(plan *Plan) error {
 	if err := u.cancelSuperseded(plan); err != nil {
 		return err
 	}
+	d := u.decided(plan, prev)
 	if len(plan.Jobs) == 0 {
 		return nil
 	}
@@ -135,6 +142,7 @@ func (u *unit) applyPlan(plan *Plan) error {
 		if err := store.Jobs.Upsert(u.tx, j.ID, j); err != nil {
 			return err
 		}
+		d.jobs = append(d.jobs, j.ID)
 		if err := u.startVerifications(j, triggerJobCreated); err != nil {
 			return err
 		}

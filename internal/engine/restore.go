@@ -3,21 +3,28 @@ package engine
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/internal/model"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
 )
 
+// eventRestore is the type of the unit of work that evaluates a workspace
+// just loaded.
+const eventRestore = "restore"
+
 // Restore loads every stored workspace, rebuilding derived state (release
 // targets) from the stored entities. It logs one line per workspace. Events
 // applied meanwhile could land in a workspace not restored yet; a server
 // that takes requests during Restore refuses them first (Refuse with
 // ErrRestoring) and accepts them once it returns.
-func (e *Engine) Restore(ctx context.Context) error {
+func (e *Engine) Restore(ctx context.Context) (err error) {
 	if e.cfg.Loader == nil {
 		return nil
 	}
+	ctx, span := startSpan(ctx, "engine.Restore")
+	defer func() { endSpan(span, err) }()
 	ids, err := e.cfg.Loader.Workspaces(ctx)
 	if err != nil {
 		return fmt.Errorf("restore: %w", err)
@@ -34,14 +41,16 @@ func (e *Engine) Restore(ctx context.Context) error {
 		e.mu.Unlock()
 		e.afterCommit(ws, eff)
 		e.resumeVerifications(ws)
-		attrs := []any{"workspace", id, "releaseTargets", store.ReleaseTargets.Count(st.Snapshot()),
-			"duration", time.Since(start).Round(time.Millisecond)}
+		// The row counts are a group of their own: a table is named
+		// "workspace", which would repeat the workspace key.
+		var rows []any
 		for _, t := range store.Tables {
 			if n := counts[t.TableName()]; n > 0 {
-				attrs = append(attrs, t.TableName(), n)
+				rows = append(rows, t.TableName(), n)
 			}
 		}
-		e.cfg.Logger.Info("workspace restored", attrs...)
+		e.cfg.Logger.Info("workspace restored", "workspace", id, "releaseTargets", store.ReleaseTargets.Count(st.Snapshot()),
+			"durationMs", time.Since(start).Milliseconds(), slog.Group("rows", rows...))
 	}
 	return nil
 }
@@ -51,7 +60,9 @@ func (e *Engine) Restore(ctx context.Context) error {
 // decisions due while it was not loaded are taken now. It returns the
 // store, the rows read per table, and what the evaluation asks for after
 // its commit, which the caller carries out once the store is in place.
-func (e *Engine) load(ctx context.Context, id string) (*store.Store, map[string]int, effects, error) {
+func (e *Engine) load(ctx context.Context, id string) (_ *store.Store, _ map[string]int, _ effects, err error) {
+	ctx, span := startSpan(ctx, "engine.LoadWorkspace", workspaceAttr(id))
+	defer func() { endSpan(span, err) }()
 	st := e.newStore(id)
 	counts, err := e.cfg.Loader.LoadWorkspace(ctx, id, st)
 	if err != nil {
@@ -61,7 +72,7 @@ func (e *Engine) load(ctx context.Context, id string) (*store.Store, map[string]
 	loading := newWorkspace(id, st)
 	tx := st.Begin(ctx)
 	defer tx.Abort()
-	eff, err := e.applyIn(tx, loading, Event{Type: "restore"}, func(u *unit) error {
+	eff, err := e.applyIn(tx, loading, Event{Type: eventRestore}, func(u *unit) error {
 		if err := u.rebuildDerived(); err != nil {
 			return err
 		}
@@ -101,6 +112,6 @@ func (e *Engine) freshen(ctx context.Context, ws *Workspace) error {
 	e.afterCommit(ws, eff)
 	e.resumeVerifications(ws)
 	e.cfg.Logger.Info("workspace loaded again from the database", "workspace", ws.ID,
-		"duration", time.Since(start).Round(time.Millisecond))
+		"durationMs", time.Since(start).Milliseconds())
 	return nil
 }

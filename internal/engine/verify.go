@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"go.opentelemetry.io/otel/attribute"
 
 	"github.com/gatehouse-dev/gatehouse/internal/model"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
@@ -108,13 +109,18 @@ func (e *Engine) verify(ws *Workspace, id string) {
 			if err := e.sleep(wait); err != nil {
 				return
 			}
-			m := e.measure(&v.Metrics[i].VerificationMetric)
+			// Each measurement is background work with a trace of its own:
+			// the provider's query, then the unit of work recording it.
+			ctx, span := startSpan(e.bg, "engine.Measure", workspaceAttr(ws.ID), attribute.String("verification.id", id))
+			m := e.measure(ctx, &v.Metrics[i].VerificationMetric)
 			if e.bg.Err() != nil {
+				span.End()
 				return // shutting down: a measurement cut short is no measurement
 			}
-			err = e.work(e.bg, ws, Event{Type: "verification.measured"}, func(u *unit) error {
+			err = e.work(ctx, ws, Event{Type: "verification.measured"}, func(u *unit) error {
 				return u.recordMeasurement(id, i, m)
 			})
+			endSpan(span, err)
 			if err != nil {
 				e.cfg.Logger.Error("recording a measurement failed; retrying in a minute", "workspace", ws.ID,
 					"verification", id, "err", err)
@@ -163,13 +169,13 @@ func statuses(ms []model.VerificationMeasurement) []string {
 // built or fails to answer gives a failed measurement saying why. The
 // conditions judge the whole result; what is kept of it is bounded
 // (verification.Kept).
-func (e *Engine) measure(m *model.VerificationMetric) model.VerificationMeasurement {
+func (e *Engine) measure(ctx context.Context, m *model.VerificationMetric) model.VerificationMeasurement {
 	out := model.VerificationMeasurement{MeasuredAt: e.cfg.Clock().UTC()}
 	deps := verification.Deps{Client: e.cfg.HTTPClient, Sleep: e.sleepCtx, AllowPrivate: e.cfg.VerificationAllowPrivate}
 	p, err := verification.NewProvider(m.Provider, deps)
 	if err == nil {
 		var result map[string]any
-		if result, err = p.Measure(e.bg); err == nil {
+		if result, err = p.Measure(ctx); err == nil {
 			out.Status, out.Message = verification.Judge(m, result)
 			out.Message = verification.KeptMessage(out.Message)
 			out.Data = verification.Kept(result)

@@ -32,6 +32,9 @@ type TargetState struct {
 	// desired one (or any version, when none is desired); outside events
 	// that can satisfy those kinds re-evaluate exactly these targets.
 	WaitingOn []string
+	// AwaitingApproval are the versions held back by an approval rule (a
+	// subset of those WaitingOn counts), for the pending approvals metric.
+	AwaitingApproval []string
 	// ResourceID and DeploymentID are the target's, for the indexes.
 	ResourceID, DeploymentID string
 }

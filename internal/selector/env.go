@@ -53,7 +53,7 @@ type Env struct {
 	subject   string
 	costLimit uint64
 	cel       *cel.Env
-	cache     *lru
+	cache     *matcherCache
 }
 
 var identRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
@@ -134,9 +134,9 @@ func NewEnvConfig(cfg Config) (*Env, error) {
 	}
 	switch {
 	case cfg.CacheSize == 0:
-		e.cache = newLRU(DefaultCacheSize)
+		e.cache = newMatcherCache(DefaultCacheSize)
 	case cfg.CacheSize > 0:
-		e.cache = newLRU(cfg.CacheSize)
+		e.cache = newMatcherCache(cfg.CacheSize)
 	}
 	ce, err := cel.NewEnv(opts...)
 	if err != nil {

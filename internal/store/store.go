@@ -176,8 +176,19 @@ func (s *Store) Begin(ctx context.Context) *Tx {
 // Now returns the time fixed when the transaction began.
 func (tx *Tx) Now() time.Time { return tx.now }
 
-// Context returns the context the transaction was opened with.
+// Context returns the transaction's context: the one it was opened with,
+// or the one SetContext gave it.
 func (tx *Tx) Context() context.Context { return tx.ctx }
+
+// SetContext makes ctx the transaction's context, the parent of the spans
+// of its writes and its commit, until the returned function puts the
+// previous one back. It lets one transaction's writes be traced under the
+// unit of work (an event of a batch, a reconciliation) that made them.
+func (tx *Tx) SetContext(ctx context.Context) (restore func()) {
+	prev := tx.ctx
+	tx.ctx = ctx
+	return func() { tx.ctx = prev }
+}
 
 // WorkspaceID returns the workspace being written.
 func (tx *Tx) WorkspaceID() string { return tx.store.workspaceID }

@@ -2,17 +2,21 @@ package verification
 
 import (
 	"context"
-	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"net/http"
-	"net/url"
-	"strconv"
 	"strings"
 	"time"
+
+	promapi "github.com/prometheus/client_golang/api"
+	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
+	"github.com/prometheus/common/model"
 )
 
 // PrometheusProvider runs a PromQL query through the Prometheus HTTP API
-// (/api/v1/query, or /api/v1/query_range when Range is set).
+// (/api/v1/query, or /api/v1/query_range when Range is set), with
+// Prometheus's own API client.
 //
 // OAuth2 authentication and "insecure" from the reference are not
 // supported: TLS and token fetching belong to the injected http.Client.
@@ -90,136 +94,109 @@ func parsePrometheus(r *specReader, deps Deps) Provider {
 	return p
 }
 
-// promResponse is the envelope of every Prometheus HTTP API response.
-type promResponse struct {
-	Status    string `json:"status"`
-	ErrorType string `json:"errorType"`
-	Error     string `json:"error"`
-	Data      struct {
-		ResultType string          `json:"resultType"`
-		Result     json.RawMessage `json:"result"`
-	} `json:"data"`
-}
-
-// Measure runs the query. The result has value (the first sample: scalar
-// value, first vector sample, or last point of the first matrix series;
-// absent when the query returned no data, so conditions on it are false)
-// and results, a list of {metric, value} (plus values for range queries).
+// Measure runs the query through the Prometheus API client. The result
+// has value (the first sample: scalar value, first vector sample, or last
+// point of the first matrix series; absent when the query returned no data,
+// so conditions on it are false) and results, a list of {metric, value}
+// (plus values for range queries).
 func (p *PrometheusProvider) Measure(ctx context.Context) (map[string]any, error) {
-	now := p.deps.now()
-	q := url.Values{"query": {p.Query}}
-	path := "/api/v1/query"
-	if p.Range != nil {
-		path = "/api/v1/query_range"
-		q.Set("start", promTime(now.Add(-p.Range.Start)))
-		q.Set("end", promTime(now.Add(-p.Range.End)))
-		q.Set("step", strconv.FormatFloat(p.Range.Step.Seconds(), 'f', -1, 64))
-	} else {
-		q.Set("time", promTime(now))
+	client, err := promapi.NewClient(promapi.Config{Address: p.Address, Client: p.httpClient()})
+	if err != nil {
+		return nil, fmt.Errorf("prometheus: %w", err)
 	}
+	api := promv1.NewAPI(client)
 	ctx, cancel := context.WithTimeout(ctx, p.Timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet,
-		strings.TrimRight(p.Address, "/")+path+"?"+q.Encode(), nil)
+	now := p.deps.now()
+	var v model.Value
+	if p.Range != nil {
+		v, _, _, err = api.QueryRange(ctx, p.Query, promv1.Range{
+			Start: now.Add(-p.Range.Start), End: now.Add(-p.Range.End), Step: p.Range.Step})
+	} else {
+		v, _, _, err = api.Query(ctx, p.Query, now)
+	}
 	if err != nil {
-		return nil, fmt.Errorf("prometheus: %w", err)
+		return nil, promError(err)
 	}
+	return promResult(v)
+}
+
+// httpClient is the provider's client with its authentication and headers
+// added to every request, and responses read up to maxBody.
+func (p *PrometheusProvider) httpClient() *http.Client {
+	c := *p.deps.client()
+	base := c.Transport
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	c.Transport = &promTransport{base: base, token: p.BearerToken, headers: p.Headers}
+	return &c
+}
+
+type promTransport struct {
+	base    http.RoundTripper
+	token   string
+	headers [][2]string
+}
+
+func (t *promTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	req = req.Clone(req.Context())
 	req.Header.Set("Accept", "application/json")
-	if p.BearerToken != "" {
-		req.Header.Set("Authorization", "Bearer "+p.BearerToken)
+	if t.token != "" {
+		req.Header.Set("Authorization", "Bearer "+t.token)
 	}
-	for _, h := range p.Headers {
+	for _, h := range t.headers {
 		req.Header.Set(h[0], h[1])
 	}
-	code, body, err := do(p.deps.client(), req)
+	resp, err := t.base.RoundTrip(req)
 	if err != nil {
-		return nil, fmt.Errorf("prometheus: %w", err)
+		return nil, err
 	}
-	// Prometheus reports query errors as JSON on 4xx/5xx, so decode first
-	// and fall back to the HTTP status only when the body is not its JSON.
-	var pr promResponse
-	if err := json.Unmarshal(body, &pr); err != nil || pr.Status == "" {
-		return nil, fmt.Errorf("prometheus: unexpected response (HTTP %d): %s", code, snippet(body))
-	}
-	if pr.Status != "success" {
-		return nil, fmt.Errorf("prometheus: %s: %s", pr.ErrorType, pr.Error)
-	}
-	return promResult(pr.Data.ResultType, pr.Data.Result)
+	resp.Body = limitedBody{Reader: io.LimitReader(resp.Body, maxBody), Closer: resp.Body}
+	return resp, nil
 }
 
-func promTime(t time.Time) string {
-	return strconv.FormatFloat(float64(t.UnixMilli())/1000, 'f', 3, 64)
+type limitedBody struct {
+	io.Reader
+	io.Closer
 }
 
-// promSample is a [unixSeconds, "value"] pair; Prometheus sends values as
-// strings so NaN and ±Inf survive JSON.
-type promSample [2]any
-
-func (s promSample) value() (float64, error) {
-	str, ok := s[1].(string)
-	if !ok {
-		return 0, fmt.Errorf("prometheus: sample value %v is not a string", s[1])
+// promError words the client's errors: Prometheus's own (errorType and
+// error of its JSON answer) as it sends them, and an answer that is not
+// its JSON (a proxy's error page) with the start of its body.
+func promError(err error) error {
+	var pe *promv1.Error
+	if !errors.As(err, &pe) {
+		return fmt.Errorf("prometheus: %w", err)
 	}
-	f, err := strconv.ParseFloat(str, 64)
-	if err != nil {
-		return 0, fmt.Errorf("prometheus: sample value %q: %w", str, err)
+	if pe.Detail != "" {
+		return fmt.Errorf("prometheus: unexpected response (%s): %s", pe.Msg, snippet([]byte(pe.Detail)))
 	}
-	return f, nil
+	return fmt.Errorf("prometheus: %s: %s", pe.Type, pe.Msg)
 }
 
-func promResult(typ string, raw json.RawMessage) (map[string]any, error) {
-	res := map[string]any{"resultType": typ}
+func promResult(v model.Value) (map[string]any, error) {
+	res := map[string]any{"resultType": v.Type().String()}
 	results := []any{}
-	switch typ {
-	case "scalar":
-		var s promSample
-		if err := json.Unmarshal(raw, &s); err != nil {
-			return nil, fmt.Errorf("prometheus: decode scalar: %w", err)
-		}
-		v, err := s.value()
-		if err != nil {
-			return nil, err
-		}
-		res["value"] = v
-	case "vector":
-		var vec []struct {
-			Metric map[string]any `json:"metric"`
-			Value  promSample     `json:"value"`
-		}
-		if err := json.Unmarshal(raw, &vec); err != nil {
-			return nil, fmt.Errorf("prometheus: decode vector: %w", err)
-		}
-		for i, e := range vec {
-			v, err := e.Value.value()
-			if err != nil {
-				return nil, err
-			}
+	switch v := v.(type) {
+	case *model.Scalar:
+		res["value"] = float64(v.Value)
+	case model.Vector:
+		for i, s := range v {
 			if i == 0 {
-				res["value"] = v
+				res["value"] = float64(s.Value)
 			}
-			results = append(results, map[string]any{"metric": orEmpty(e.Metric), "value": v})
+			results = append(results, map[string]any{"metric": labels(s.Metric), "value": float64(s.Value)})
 		}
-	case "matrix":
-		var mat []struct {
-			Metric map[string]any `json:"metric"`
-			Values []promSample   `json:"values"`
-		}
-		if err := json.Unmarshal(raw, &mat); err != nil {
-			return nil, fmt.Errorf("prometheus: decode matrix: %w", err)
-		}
-		for i, e := range mat {
-			vals := make([]any, 0, len(e.Values))
-			var last float64
-			for _, s := range e.Values {
-				v, err := s.value()
-				if err != nil {
-					return nil, err
-				}
-				vals = append(vals, v)
-				last = v
+	case model.Matrix:
+		for i, series := range v {
+			vals := make([]any, 0, len(series.Values))
+			for _, s := range series.Values {
+				vals = append(vals, float64(s.Value))
 			}
-			entry := map[string]any{"metric": orEmpty(e.Metric), "values": vals}
-			if len(vals) > 0 {
+			entry := map[string]any{"metric": labels(series.Metric), "values": vals}
+			if n := len(series.Values); n > 0 {
+				last := float64(series.Values[n-1].Value)
 				entry["value"] = last
 				if i == 0 {
 					res["value"] = last
@@ -228,17 +205,19 @@ func promResult(typ string, raw json.RawMessage) (map[string]any, error) {
 			results = append(results, entry)
 		}
 	default:
-		return nil, fmt.Errorf("prometheus: unsupported result type %q", typ)
+		return nil, fmt.Errorf("prometheus: unsupported result type %q", v.Type())
 	}
 	res["results"] = results
 	return res, nil
 }
 
-func orEmpty(m map[string]any) map[string]any {
-	if m == nil {
-		return map[string]any{}
+// labels is a series' label set as the conditions read it.
+func labels(m model.Metric) map[string]any {
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		out[string(k)] = string(v)
 	}
-	return m
+	return out
 }
 
 // snippet shortens a body for error messages.

@@ -7,6 +7,7 @@ import (
 	"math"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -109,15 +110,40 @@ func TestHTTPProvider(t *testing.T) {
 	}
 }
 
+// promParams returns the parameters of a Prometheus API request, which
+// Prometheus takes as a GET query string or a form-encoded POST body.
+func promParams(t *testing.T, r *http.Request) url.Values {
+	t.Helper()
+	switch r.Method {
+	case http.MethodGet:
+	case http.MethodPost:
+		if ct := r.Header.Get("Content-Type"); ct != "application/x-www-form-urlencoded" {
+			t.Errorf("POST with Content-Type %q", ct)
+		}
+	default:
+		t.Errorf("method %s", r.Method)
+	}
+	if err := r.ParseForm(); err != nil {
+		t.Errorf("parse form: %v", err)
+	}
+	return r.Form
+}
+
+// promTimeIs reports whether a Prometheus timestamp (Unix seconds, with or
+// without a fraction) is want.
+func promTimeIs(s string, want time.Time) bool {
+	f, err := strconv.ParseFloat(s, 64)
+	return err == nil && time.UnixMilli(int64(math.Round(f*1000))).Equal(want)
+}
+
 func TestPrometheusProvider(t *testing.T) {
-	wantTime := strconv.FormatFloat(float64(fixedNow.Unix()), 'f', 3, 64)
 	instant := func(t *testing.T, r *http.Request) {
 		t.Helper()
-		q := r.URL.Query()
-		if r.Method != http.MethodGet || r.URL.Path != "/prom/api/v1/query" {
+		q := promParams(t, r)
+		if r.URL.Path != "/prom/api/v1/query" {
 			t.Errorf("request = %s %s", r.Method, r.URL.Path)
 		}
-		if q.Get("query") != `sum(rate(http_requests_total{code=~"5.."}[5m]))` || q.Get("time") != wantTime {
+		if q.Get("query") != `sum(rate(http_requests_total{code=~"5.."}[5m]))` || !promTimeIs(q.Get("time"), fixedNow) {
 			t.Errorf("query params = %v", q)
 		}
 	}
@@ -182,10 +208,9 @@ func TestPrometheusProvider(t *testing.T) {
 			name: "range query",
 			spec: map[string]any{"rangeQuery": map[string]any{"step": "1m", "start": "5m"}},
 			handler: func(t *testing.T, w http.ResponseWriter, r *http.Request) {
-				q := r.URL.Query()
+				q := promParams(t, r)
 				if r.URL.Path != "/prom/api/v1/query_range" || q.Get("step") != "60" ||
-					q.Get("start") != strconv.FormatFloat(float64(fixedNow.Add(-5*time.Minute).Unix()), 'f', 3, 64) ||
-					q.Get("end") != wantTime {
+					!promTimeIs(q.Get("start"), fixedNow.Add(-5*time.Minute)) || !promTimeIs(q.Get("end"), fixedNow) {
 					t.Errorf("request = %s %v", r.URL.Path, q)
 				}
 				io.WriteString(w, `{"status":"success","data":{"resultType":"matrix","result":[
@@ -212,7 +237,7 @@ func TestPrometheusProvider(t *testing.T) {
 				w.WriteHeader(http.StatusBadGateway)
 				io.WriteString(w, "<html>bad gateway</html>")
 			},
-			wantErr: "HTTP 502",
+			wantErr: "prometheus: unexpected response (server error: 502): <html>bad gateway</html>",
 		},
 	}
 	for _, tc := range tests {
@@ -232,6 +257,49 @@ func TestPrometheusProvider(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestPrometheusProvider_Fallbacks: a Prometheus (or a proxy before it)
+// that refuses POST gets the query as GET, and an answer past the read
+// bound fails instead of being read whole.
+func TestPrometheusProvider_Fallbacks(t *testing.T) {
+	t.Run("GET after 405", func(t *testing.T) {
+		var methods []string
+		srv, _ := server(t, func(t *testing.T, w http.ResponseWriter, r *http.Request) {
+			methods = append(methods, r.Method)
+			if r.Method == http.MethodPost {
+				w.WriteHeader(http.StatusMethodNotAllowed)
+				return
+			}
+			if q := r.URL.Query(); q.Get("query") != "up" || !promTimeIs(q.Get("time"), fixedNow) {
+				t.Errorf("GET query = %v", q)
+			}
+			io.WriteString(w, `{"status":"success","data":{"resultType":"scalar","result":[1740830400,"1"]}}`)
+		})
+		p, err := NewProvider(map[string]any{"type": "prometheus", "address": srv.URL, "query": "up"}, deps(srv))
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := p.Measure(context.Background())
+		if err != nil || res["value"] != 1.0 || strings.Join(methods, ",") != "POST,GET" {
+			t.Errorf("result %v, err %v, methods %v", res, err, methods)
+		}
+	})
+	t.Run("answer over the bound", func(t *testing.T) {
+		srv, calls := server(t, func(t *testing.T, w http.ResponseWriter, r *http.Request) {
+			io.WriteString(w, `{"status":"success","data":{"resultType":"vector","result":[`)
+			entry := `{"metric":{"pod":"` + strings.Repeat("p", 1000) + `"},"value":[1740830400,"1"]},`
+			for range maxBody/len(entry) + 1 {
+				io.WriteString(w, entry)
+			}
+			io.WriteString(w, `{"metric":{},"value":[1740830400,"1"]}]}}`)
+		})
+		p, err := NewProvider(map[string]any{"type": "prometheus", "address": srv.URL, "query": "up"}, deps(srv))
+		if err != nil {
+			t.Fatal(err)
+		}
+		measureOnce(t, p, calls, "prometheus: bad_response")
+	})
 }
 
 func TestDatadogProvider(t *testing.T) {

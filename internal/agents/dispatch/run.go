@@ -5,11 +5,18 @@ import (
 	"fmt"
 	"time"
 
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/gatehouse-dev/gatehouse/internal/agents"
 	"github.com/gatehouse-dev/gatehouse/internal/engine"
 	"github.com/gatehouse-dev/gatehouse/internal/model"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
 )
+
+// spanNames name the span of each kind of task.
+var spanNames = [...]string{none: "dispatch.None", send: "dispatch.Send", follow: "dispatch.Follow", lease: "dispatch.ExpireLease"}
 
 // run carries out one task and says what the job needs next.
 func (d *Dispatcher) run(t *task) step {
@@ -26,20 +33,25 @@ func (d *Dispatcher) run(t *task) step {
 	if typ == nil {
 		return step{}
 	}
+	// Each task is background work with a trace of its own: the call to
+	// the agent and, for a lease, the unit of work that returns the job.
+	ctx, span := otel.Tracer("gatehouse/dispatch").Start(d.ctx, spanNames[t.kind], trace.WithAttributes(
+		attribute.String("workspace.id", t.key.ws), attribute.String("job.id", j.ID), attribute.String("agent.type", typ.Name)))
+	defer span.End()
 	switch t.kind {
 	case send:
-		return d.send(snap, t.key.ws, j, typ)
+		return d.send(ctx, snap, t.key.ws, j, typ)
 	case follow:
-		return d.follow(snap, t.key.ws, j, typ)
+		return d.follow(ctx, snap, t.key.ws, j, typ)
 	case lease:
-		return d.expire(t.key.ws, j)
+		return d.expire(ctx, t.key.ws, j)
 	}
 	return step{}
 }
 
 // send makes one attempt to hand a pending job to its agent and records
 // how it went.
-func (d *Dispatcher) send(r store.Reader, ws string, j *model.Job, typ *agents.Type) step {
+func (d *Dispatcher) send(ctx context.Context, r store.Reader, ws string, j *model.Job, typ *agents.Type) step {
 	if j.Status != model.JobPending || (j.Dispatch != nil && !j.Dispatch.DispatchedAt.IsZero()) || typ.Agent == nil {
 		return step{}
 	}
@@ -48,7 +60,7 @@ func (d *Dispatcher) send(r store.Reader, ws string, j *model.Job, typ *agents.T
 		attempt = j.Dispatch.Attempts + 1
 	}
 	start := d.cfg.Clock()
-	res, err := d.dispatchOnce(r, ws, j, typ)
+	res, err := d.dispatchOnce(ctx, r, ws, j, typ)
 	d.metrics.observeDispatch(typ.Name, d.cfg.Clock().Sub(start))
 	out := engine.DispatchAttempt{JobID: j.ID, At: start}
 	next := step{}
@@ -80,19 +92,19 @@ func (d *Dispatcher) send(r store.Reader, ws string, j *model.Job, typ *agents.T
 	return next
 }
 
-func (d *Dispatcher) dispatchOnce(r store.Reader, ws string, j *model.Job, typ *agents.Type) (agents.Result, error) {
+func (d *Dispatcher) dispatchOnce(ctx context.Context, r store.Reader, ws string, j *model.Job, typ *agents.Type) (agents.Result, error) {
 	aj, err := Prepare(r, ws, j, typ, d.cfg.Opener)
 	if err != nil {
 		return agents.Result{}, err
 	}
-	ctx, cancel := context.WithTimeout(d.ctx, attemptTimeout)
+	ctx, cancel := context.WithTimeout(ctx, attemptTimeout)
 	defer cancel()
 	return typ.Agent.Dispatch(ctx, aj)
 }
 
 // follow asks the agent how a dispatched job is going, records what
 // changed, and follows it again while it is under way.
-func (d *Dispatcher) follow(r store.Reader, ws string, j *model.Job, typ *agents.Type) step {
+func (d *Dispatcher) follow(ctx context.Context, r store.Reader, ws string, j *model.Job, typ *agents.Type) step {
 	if typ.Follower == nil {
 		return step{}
 	}
@@ -100,7 +112,7 @@ func (d *Dispatcher) follow(r store.Reader, ws string, j *model.Job, typ *agents
 	aj, err := Prepare(r, ws, j, typ, d.cfg.Opener)
 	var u agents.Update
 	if err == nil {
-		ctx, cancel := context.WithTimeout(d.ctx, attemptTimeout)
+		ctx, cancel := context.WithTimeout(ctx, attemptTimeout)
 		u, err = typ.Follower.Follow(ctx, aj)
 		cancel()
 	}
@@ -134,14 +146,14 @@ func (d *Dispatcher) follow(r store.Reader, ws string, j *model.Job, typ *agents
 
 // expire returns a claimed job whose lease ran out to pending; one whose
 // lease was extended meanwhile is looked at again when that one ends.
-func (d *Dispatcher) expire(ws string, j *model.Job) step {
+func (d *Dispatcher) expire(ctx context.Context, ws string, j *model.Job) step {
 	if j.Dispatch == nil || j.Dispatch.LeaseExpiresAt.IsZero() || j.Status == model.JobPending {
 		return step{}
 	}
 	if until := j.Dispatch.LeaseExpiresAt; until.After(d.cfg.Clock()) {
 		return step{kind: lease, at: until}
 	}
-	if err := d.cfg.Engine.ExpireLease(d.ctx, ws, j.ID); err != nil {
+	if err := d.cfg.Engine.ExpireLease(ctx, ws, j.ID); err != nil {
 		d.log.Warn("returning a job whose lease ran out failed; trying again", "job", j.ID, "err", err)
 		return step{kind: lease, at: d.cfg.Clock().Add(d.cfg.BaseBackoff)}
 	}

@@ -6,7 +6,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
+
+	lru "github.com/hashicorp/golang-lru/v2"
 
 	"github.com/gatehouse-dev/gatehouse/internal/model"
 )
@@ -166,15 +167,23 @@ func Lookup(entity map[string]any, path []string) (any, bool) {
 }
 
 // maxCachedPatterns bounds a rule's regex cache. Patterns are entity data, so
-// their number is not under the rule author's control; past the bound a
-// pattern is compiled per use rather than letting memory grow.
+// their number is not under the rule author's control; past the bound the
+// least recently used pattern is dropped rather than letting memory grow.
 const maxCachedPatterns = 256
 
-// regexCache compiles each regex pattern once per rule. A pattern that does
-// not compile is remembered as nil and never matches. Safe for concurrent use.
+// regexCache compiles each regex pattern once per rule, keeping the most
+// recently used ones. A pattern that does not compile is remembered as nil
+// and never matches. Safe for concurrent use.
 type regexCache struct {
-	mu sync.Mutex
-	m  map[string]*regexp.Regexp
+	c *lru.Cache[string, *regexp.Regexp]
+}
+
+func newRegexCache() *regexCache {
+	c, err := lru.New[string, *regexp.Regexp](maxCachedPatterns)
+	if err != nil {
+		panic("relations: " + err.Error()) // only for a size that is not positive
+	}
+	return &regexCache{c: c}
 }
 
 // match reports whether s matches pattern (RE2, unanchored).
@@ -184,23 +193,13 @@ func (c *regexCache) match(s, pattern string) bool {
 }
 
 func (c *regexCache) get(pattern string) *regexp.Regexp {
-	c.mu.Lock()
-	re, ok := c.m[pattern]
-	c.mu.Unlock()
-	if ok {
+	if re, ok := c.c.Get(pattern); ok {
 		return re
 	}
 	re, err := regexp.Compile(pattern)
 	if err != nil {
 		re = nil // remembered, so a bad pattern is not recompiled on every use
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.m == nil {
-		c.m = make(map[string]*regexp.Regexp)
-	}
-	if len(c.m) < maxCachedPatterns {
-		c.m[pattern] = re
-	}
+	c.c.Add(pattern, re)
 	return re
 }

@@ -123,7 +123,7 @@ func Compile(r *model.RelationshipRule) (*Rule, error) {
 	}
 	// One regex cache per rule, shared by its regex properties: patterns
 	// come from entity data, so they can only be compiled as they are met.
-	cache := &regexCache{}
+	cache := newRegexCache()
 	rule.props = make([]propertyMatcher, len(m.Properties))
 	for i, p := range m.Properties {
 		pm, err := compileProperty(p, cache)

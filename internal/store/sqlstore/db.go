@@ -51,6 +51,7 @@ type DB struct {
 	be      backend
 	hook    func(n int) error
 	tracer  trace.Tracer
+	metrics *commitMetrics
 	timeout time.Duration
 
 	// stmts caches built SQL text by shape, so that a batch of 20,000 rows

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
@@ -42,6 +43,8 @@ func (db *DB) Persist(ctx context.Context, b store.Batch) (err error) {
 	if len(groups) == 0 {
 		return nil
 	}
+	start := time.Now()
+	defer func() { db.metrics.observe(time.Since(start), len(b.Changes), err) }()
 	enc := db.newEncoder(b.WorkspaceID, groups)
 	defer enc.close()
 	ctx, cancel := db.bound(ctx)
