@@ -217,6 +217,9 @@ func (u *unit) recordMeasurement(id string, metric int, m model.VerificationMeas
 		return nil
 	}
 	u.markTarget(t)
+	// A passed verification makes the job's release current and lets
+	// rules that wait for verified successes count it.
+	u.markDependents(t)
 	if next.Status == model.VerificationFailed {
 		return u.rollback(t, j, func(rb *model.RollbackRule) bool { return rb.OnVerificationFailure })
 	}

@@ -81,6 +81,9 @@ type EnvironmentProgressionRule struct {
 	SuccessStatuses              []string  `json:"successStatuses,omitempty"`
 	MinimumSoakTimeMinutes       int       `json:"minimumSockTimeMinutes,omitempty"`
 	MaximumAgeHours              int       `json:"maximumAgeHours,omitempty"`
+	// RequireVerificationPassed counts only jobs whose verifications ran
+	// and all passed, toward the success percentage and the soak.
+	RequireVerificationPassed bool `json:"requireVerificationPassed,omitempty"`
 }
 
 // UnmarshalJSON accepts both spellings of the soak field,
