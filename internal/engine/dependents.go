@@ -15,4 +15,5 @@ import (
 func (u *unit) markDependents(t *model.ReleaseTarget) {
 	u.markWaiting(policy.KindEnvironmentProgression, t.DeploymentID)
 	u.markWaiting(policy.KindDeploymentDependency, t.ResourceID)
+	u.markWaiting(policy.KindVersionDependency, t.ResourceID)
 }

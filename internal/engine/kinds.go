@@ -37,6 +37,9 @@ var versionKind = entityKind[model.DeploymentVersion]{
 		if err := requireExists(u.tx, store.Deployments, "deploymentVersion.deploymentId", v.DeploymentID); err != nil {
 			return err
 		}
+		if err := checkVersionDependencies(u.tx, v); err != nil {
+			return err
+		}
 		for _, other := range store.VersionsByDeployment.Get(u.tx, v.DeploymentID) {
 			if other.Tag == v.Tag && other.ID != v.ID {
 				return model.Errorf(model.ECONFLICT, "deploymentVersion.tag: %q is already used by version %s of this deployment", v.Tag, other.ID)
@@ -157,7 +160,7 @@ func checkRuleSelectors(field string, r *model.PolicyRule, now time.Time) error 
 	case r.VersionSelector != nil:
 		return checkSelector(field+".versionSelector.selector", r.VersionSelector.Selector, selector.VersionEnv())
 	case r.DeploymentDependency != nil:
-		return checkCEL(field+".deploymentDependency.dependsOn", r.DeploymentDependency.DependsOn, deploymentEnv)
+		return checkCEL(field+".deploymentDependency.dependsOn", r.DeploymentDependency.DependsOn, policy.DependsOnEnv)
 	case r.DeploymentWindow != nil:
 		return policy.ValidateWindow(field+".deploymentWindow", r.DeploymentWindow, now)
 	case r.Verification != nil:

@@ -37,7 +37,6 @@ func checkCEL(field, expr string, env *selector.Env) error {
 // use.
 var (
 	policyEnv      = selector.MustNewEnv("resource", "deployment", "environment")
-	deploymentEnv  = selector.MustNewEnv("deployment")
 	environmentEnv = selector.MustNewEnv("environment")
 	jobAgentEnv    = selector.MustNewEnv("release", "deployment", "environment", "resource")
 	workflowEnv    = selector.MustNewEnv("inputs")
