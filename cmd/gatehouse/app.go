@@ -31,6 +31,9 @@ type Config struct {
 	MaxBodyBytes int64
 	LogFormat    string
 	Token        string
+	// TokensFile names the file of named tokens (YAML or JSON); none when
+	// empty.
+	TokensFile string
 	// DBTimeout bounds every database transaction and query.
 	DBTimeout time.Duration
 	// ShutdownTimeout bounds the drain on shutdown: events in hand commit
@@ -164,7 +167,12 @@ func Open(ctx context.Context, cfg Config) (*Main, error) {
 	}
 	m.dispatcher.Store(dispatch.New(dispatch.Config{Engine: m.engine, Agents: registry, Opener: opener, Logger: m.logger,
 		Registerer: reg}))
-	handler := api.New(m.engine, api.Config{MaxBodyBytes: cfg.MaxBodyBytes, Token: cfg.Token, Logger: m.logger,
+	tokens, err := loadTokens(cfg)
+	if err != nil {
+		m.Close()
+		return nil, err
+	}
+	handler := api.New(m.engine, api.Config{MaxBodyBytes: cfg.MaxBodyBytes, Tokens: tokens, Logger: m.logger,
 		Registry: reg, Ready: m.readiness, Agents: registry, Opener: opener, GitHubWebhookSecret: cfg.GitHubWebhookSecret})
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {

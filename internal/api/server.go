@@ -4,8 +4,6 @@ package api
 
 import (
 	"bytes"
-	"crypto/sha256"
-	"crypto/subtle"
 	_ "embed"
 	"io"
 	"log/slog"
@@ -18,6 +16,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/internal/agents"
 	"github.com/gatehouse-dev/gatehouse/internal/agents/dispatch"
+	"github.com/gatehouse-dev/gatehouse/internal/auth"
 	"github.com/gatehouse-dev/gatehouse/internal/engine"
 	"github.com/gatehouse-dev/gatehouse/internal/ingest"
 	"github.com/gatehouse-dev/gatehouse/internal/model"
@@ -35,8 +34,12 @@ type Config struct {
 	MaxBodyBytes int64
 	// Token, when set, is required as "Authorization: Bearer <token>" on
 	// every /v1 request; a request without it is answered 401 with a
-	// WWW-Authenticate challenge.
+	// WWW-Authenticate challenge. Its holder is anonymous.
 	Token string
+	// Tokens, when set, are every token a /v1 request may carry instead:
+	// the admin token and the named ones whose callers the engine records
+	// (see package auth). Nil takes Token alone.
+	Tokens *auth.Tokens
 	// Logger receives request errors; slog.Default() when nil.
 	Logger *slog.Logger
 	// Registry collects the API's metrics; none are kept when nil.
@@ -72,6 +75,9 @@ func New(eng *engine.Engine, cfg Config) *Server {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
+	}
+	if cfg.Tokens == nil && cfg.Token != "" {
+		cfg.Tokens, _ = auth.New(cfg.Token, nil) // an admin token alone is always valid
 	}
 	s := &Server{engine: eng, cfg: cfg, logger: cfg.Logger, mux: http.NewServeMux(), metrics: newMetrics(cfg.Registry),
 		outages: newOutages(cfg.Logger)}
@@ -168,19 +174,18 @@ func (s *Server) routes() {
 	}
 }
 
-// auth requires the configured bearer token (RFC 6750). The token is
-// compared as a SHA-256 digest in constant time, so that the time taken
-// reveals neither the token nor its length. A refusal is 401 with a
+// auth requires one of the configured bearer tokens (RFC 6750), compared
+// in constant time (auth.Tokens.Authenticate), and passes the caller it
+// names on in the request's context. A refusal is 401 with a
 // WWW-Authenticate challenge and a JSON error.
 func (s *Server) auth(next http.Handler) http.Handler {
-	if s.cfg.Token == "" {
+	if s.cfg.Tokens == nil {
 		return next
 	}
-	want := sha256.Sum256([]byte(s.cfg.Token))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		token, given := bearerToken(r.Header.Get("Authorization"))
-		got := sha256.Sum256([]byte(token))
-		if !given || subtle.ConstantTimeCompare(got[:], want[:]) != 1 {
+		caller, known := s.cfg.Tokens.Authenticate(token)
+		if !given || !known {
 			challenge := `Bearer realm="gatehouse"`
 			if given {
 				challenge += `, error="invalid_token"`
@@ -189,7 +194,7 @@ func (s *Server) auth(next http.Handler) http.Handler {
 			s.writeError(w, r, model.Errorf(model.EUNAUTHORIZED, "missing or wrong bearer token"))
 			return
 		}
-		next.ServeHTTP(w, r)
+		next.ServeHTTP(w, r.WithContext(auth.WithCaller(r.Context(), caller)))
 	})
 }
 
@@ -220,6 +225,11 @@ func (s *Server) postEvents(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		s.writeEventsError(w, r, err)
 		return
+	}
+	if caller := auth.CallerFrom(r.Context()); caller != nil {
+		for i := range events {
+			events[i].Caller = caller
+		}
 	}
 	out, err := s.engine.ApplyBatch(r.Context(), ws, events)
 	s.metrics.observeEvents(len(events), model.ErrorCode(err), time.Since(start))

@@ -31,6 +31,9 @@ type Event struct {
 	ID string
 	// Data is the event's payload, decoded by the handler for Type.
 	Data json.RawMessage
+	// Caller is who sent the event, when a named token did (the API's
+	// authentication sets it); approvals and versions are stamped with it.
+	Caller *model.Caller
 }
 
 // Loader restores workspaces from durable storage.
@@ -310,7 +313,7 @@ func (e *Engine) applyIn(tx *store.Tx, ws *Workspace, ev Event, fn func(u *unit)
 			return effects{}, err
 		}
 	}
-	u := &unit{tx: tx, engine: e, ws: ws}
+	u := &unit{tx: tx, engine: e, ws: ws, caller: ev.Caller}
 	if err := fn(u); err != nil {
 		return effects{}, err
 	}
@@ -384,4 +387,6 @@ type unit struct {
 	verifications []string
 	// skipped are the resources of provider sets that were not applied.
 	skipped []SkippedResource
+	// caller is who sent the event; nil when no named token did.
+	caller *model.Caller
 }

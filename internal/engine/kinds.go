@@ -40,6 +40,9 @@ var versionKind = entityKind[model.DeploymentVersion]{
 		if err := checkVersionDependencies(u.tx, v); err != nil {
 			return err
 		}
+		if err := u.stampCreator(v); err != nil {
+			return err
+		}
 		for _, other := range store.VersionsByDeployment.Get(u.tx, v.DeploymentID) {
 			if other.Tag == v.Tag && other.ID != v.ID {
 				return model.Errorf(model.ECONFLICT, "deploymentVersion.tag: %q is already used by version %s of this deployment", v.Tag, other.ID)
@@ -212,6 +215,9 @@ var approvalKind = entityKind[model.UserApprovalRecord]{
 		if a.CreatedAt.IsZero() {
 			a.CreatedAt = u.tx.Now()
 		}
+		if err := u.stampApprover(a); err != nil {
+			return err
+		}
 		if err := requireExists(u.tx, store.DeploymentVersions, "userApprovalRecord.versionId", a.VersionID); err != nil {
 			return err
 		}
@@ -220,7 +226,8 @@ var approvalKind = entityKind[model.UserApprovalRecord]{
 	afterUpsert: func(u *unit, _, a *model.UserApprovalRecord) error {
 		return u.markVersion(a.VersionID, a.EnvironmentID)
 	},
-	afterRemove: func(u *unit, a *model.UserApprovalRecord) error { return u.markVersion(a.VersionID, a.EnvironmentID) },
+	beforeRemove: func(u *unit, a *model.UserApprovalRecord) error { return u.checkWithdrawal(a) },
+	afterRemove:  func(u *unit, a *model.UserApprovalRecord) error { return u.markVersion(a.VersionID, a.EnvironmentID) },
 }
 
 var relationshipRuleKind = entityKind[model.RelationshipRule]{

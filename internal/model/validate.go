@@ -169,9 +169,7 @@ func (r *PolicyRule) validate(field string) error {
 	}
 	switch {
 	case r.AnyApproval != nil:
-		if r.AnyApproval.MinApprovals < 0 {
-			return Invalid(field+".anyApproval.minApprovals", "must not be negative")
-		}
+		return r.AnyApproval.validate(field + ".anyApproval")
 	case r.GradualRollout != nil:
 		if err := oneOf(field+".gradualRollout.rolloutType", r.GradualRollout.RolloutType, "linear", "linear-normalized"); err != nil {
 			return err

@@ -19,7 +19,12 @@ func TestMatcher_MatchUnknown(t *testing.T) {
 		{`deployment.name == "web" && version.tag == "v2"`, False},
 		{`deployment.name == "db" || version.tag == "v2"`, True},
 		{`version.tag.startsWith("v2")`, Unknown},
-		{`deployment.metadata["missing"] == "x" && version.tag == "v2"`, False},
+		// CEL merges an error with an unknown into unknown, so a missing
+		// key on the known side leaves the answer open (callers that need
+		// more evaluate with the values the unknown may take).
+		{`deployment.metadata["missing"] == "x" && version.tag == "v2"`, Unknown},
+		{`deployment.metadata["tier"] == "data" && version.tag == "v2"`, Unknown},
+		{`deployment.metadata["tier"] == "web" && version.tag == "v2"`, False},
 	}
 	for _, tt := range tests {
 		t.Run(tt.expr, func(t *testing.T) {
