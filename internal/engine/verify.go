@@ -108,7 +108,7 @@ func (e *Engine) verify(ws *Workspace, id string) {
 			if err := e.sleep(wait); err != nil {
 				return
 			}
-			m := e.measure(&v.Metrics[i].VerificationMetric)
+			m := e.measureFor(ws, v, i)
 			if e.bg.Err() != nil {
 				return // shutting down: a measurement cut short is no measurement
 			}

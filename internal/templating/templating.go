@@ -80,6 +80,18 @@ func Validate(field string, config map[string]any) error {
 	})
 }
 
+// ValidateString checks one template text as Validate checks each string
+// of a config, naming field in the error.
+func ValidateString(field, text string) error {
+	if !strings.Contains(text, "{{") {
+		return nil
+	}
+	if _, err := execute(text, sample()); err != nil {
+		return model.Invalid(field, "%v", err)
+	}
+	return nil
+}
+
 // Render returns a copy of config with every string rendered over data.
 // A string without "{{" is kept as it is. An error names the field.
 func Render(config map[string]any, data *Data) (map[string]any, error) {
