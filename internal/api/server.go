@@ -164,6 +164,7 @@ func (s *Server) routes() {
 	s.mux.Handle("GET /v1/workspaces/{ws}/job-agents/{id}/jobs", s.auth(http.HandlerFunc(s.listAgentJobs)))
 	s.mux.Handle("POST /v1/workspaces/{ws}/jobs/{id}/claim", s.auth(http.HandlerFunc(s.claimJob)))
 	s.mux.Handle("POST /v1/workspaces/{ws}/jobs/{id}/heartbeat", s.auth(http.HandlerFunc(s.heartbeatJob)))
+	s.mux.Handle("POST /v1/workspaces/{ws}/workflow-runs", s.auth(http.HandlerFunc(s.createWorkflowRun)))
 	if s.cfg.GitHubWebhookSecret != "" {
 		// Authenticated by GitHub's signature, not the bearer token.
 		s.mux.HandleFunc("POST /v1/webhooks/github", s.githubWebhook)

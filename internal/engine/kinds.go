@@ -267,20 +267,7 @@ var workflowKind = entityKind[model.Workflow]{
 		}
 		return nil
 	},
-	check: func(u *unit, w *model.Workflow) error {
-		for i := range w.Jobs {
-			j := &w.Jobs[i]
-			if j.WorkflowID == "" {
-				j.WorkflowID = w.ID
-			}
-			if j.If != "" {
-				if err := checkCEL("workflow.jobs["+strconv.Itoa(i)+"].if", j.If, workflowEnv); err != nil {
-					return err
-				}
-			}
-		}
-		return nil
-	},
+	check: func(u *unit, w *model.Workflow) error { return u.checkWorkflow(w) },
 }
 
 // bulkUpdateResourceVariables replaces the variables of one resource with

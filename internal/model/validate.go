@@ -289,7 +289,10 @@ func (w *Workflow) Validate() error {
 
 // Validate implements Validator.
 func (r *WorkflowRun) Validate() error {
-	return firstErr(required("workflowRun.id", r.ID), required("workflowRun.workflowId", r.WorkflowID))
+	if r.WorkflowID == "" && r.WorkflowSlug == "" {
+		return Invalid("workflowRun.workflowId", "is required (or workflowSlug)")
+	}
+	return required("workflowRun.id", r.ID)
 }
 
 // Validate implements Validator.
