@@ -25,7 +25,9 @@ type WorkflowJobView struct {
 // position then id, and their jobs, oldest first.
 func ViewWorkflowRun(r store.Reader, run *model.WorkflowRun) WorkflowRunView {
 	wjs := store.WorkflowJobsByRun.Get(r, run.ID)
-	slices.SortFunc(wjs, func(a, b *model.WorkflowJob) int { return cmp.Or(cmp.Compare(a.Index, b.Index), cmp.Compare(a.ID, b.ID)) })
+	slices.SortFunc(wjs, func(a, b *model.WorkflowJob) int {
+		return cmp.Or(cmp.Compare(a.Index, b.Index), cmp.Compare(a.ID, b.ID))
+	})
 	v := WorkflowRunView{WorkflowRun: run, Jobs: make([]WorkflowJobView, len(wjs))}
 	for i, wj := range wjs {
 		jobs := store.JobsByWorkflowJob.Get(r, wj.ID)
