@@ -35,6 +35,9 @@ type Config struct {
 	// error.
 	LogLevel string
 	Token    string
+	// TokensFile names the file of named tokens (YAML or JSON); none when
+	// empty.
+	TokensFile string
 	// DBTimeout bounds every database transaction and query.
 	DBTimeout time.Duration
 	// ShutdownTimeout bounds the drain on shutdown: events in hand commit
@@ -184,7 +187,12 @@ func Open(ctx context.Context, cfg Config) (*Main, error) {
 	}
 	m.dispatcher.Store(dispatch.New(dispatch.Config{Engine: m.engine, Agents: registry, Opener: opener, Logger: m.logger,
 		Registerer: reg}))
-	handler := api.New(m.engine, api.Config{MaxBodyBytes: cfg.MaxBodyBytes, Token: cfg.Token, Logger: m.logger,
+	tokens, err := loadTokens(cfg)
+	if err != nil {
+		m.Close()
+		return nil, err
+	}
+	handler := api.New(m.engine, api.Config{MaxBodyBytes: cfg.MaxBodyBytes, Tokens: tokens, Logger: m.logger,
 		Registry: reg, Events: telemetry.NewEvents(reg), Ready: m.readiness, Agents: registry, Opener: opener, GitHubWebhookSecret: cfg.GitHubWebhookSecret})
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
@@ -192,7 +200,7 @@ func Open(ctx context.Context, cfg Config) (*Main, error) {
 		return nil, fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
 	m.listener = ln
-	m.console = console.New(m.engine, console.Config{Token: cfg.Token, Hub: commits, Logger: m.logger})
+	m.console = console.New(m.engine, console.Config{Tokens: tokens, Hub: commits, Logger: m.logger})
 	m.server = &http.Server{Handler: traced(m.console.Mount(handler)), ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog: slog.NewLogLogger(m.logger.Handler(), slog.LevelWarn)}
 	m.server.RegisterOnShutdown(m.console.Close)

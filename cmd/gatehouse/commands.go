@@ -45,6 +45,8 @@ func newServeCommand() *cobra.Command {
 	f.StringVar(&cfg.LogFormat, "log-format", cfg.LogFormat, "log format: text or json (GATEHOUSE_LOG_FORMAT)")
 	f.StringVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "least severe level logged: debug, info, warn or error (GATEHOUSE_LOG_LEVEL)")
 	f.StringVar(&cfg.Token, "token", cfg.Token, "bearer token required on /v1 requests; none when empty (GATEHOUSE_TOKEN)")
+	f.StringVar(&cfg.TokensFile, "tokens-file", "",
+		"YAML or JSON list of named tokens [{name, token or sha256, groups}] also taken on /v1 requests (GATEHOUSE_TOKENS_FILE)")
 	f.DurationVar(&cfg.DBTimeout, "db-timeout", cfg.DBTimeout, "longest a database transaction or query may take (GATEHOUSE_DB_TIMEOUT)")
 	f.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", cfg.ShutdownTimeout,
 		"longest the events in hand may take to commit on shutdown (GATEHOUSE_SHUTDOWN_TIMEOUT)")

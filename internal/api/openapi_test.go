@@ -35,6 +35,7 @@ var routes = []struct{ method, pattern string }{
 	{"GET", "/v1/workspaces/{ws}/resources/{id}/relations"},
 	{"GET", "/v1/workspaces/{ws}/jobs"},
 	{"GET", "/v1/workspaces/{ws}/jobs/{id}"},
+	{"POST", "/v1/workspaces/{ws}/workflow-runs"},
 }
 
 var pathParam = regexp.MustCompile(`\{[^}]*\}`)

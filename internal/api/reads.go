@@ -67,7 +67,7 @@ var collections = map[string]collection{
 	"user-approval-records":      compositeCollectionOf(store.UserApprovalRecords, 3, "approval record"),
 	"relationship-rules":         collectionOf(store.RelationshipRules),
 	"workflows":                  collectionOf(store.Workflows),
-	"workflow-runs":              collectionOf(store.WorkflowRuns),
+	"workflow-runs":              workflowRuns,
 	"releases":                   collectionOf(store.Releases),
 	"job-verifications":          viewOf(store.JobVerifications, engine.VerificationView),
 	"freezes":                    collectionOf(store.Freezes),

@@ -4,8 +4,6 @@ package api
 
 import (
 	"bytes"
-	"crypto/sha256"
-	"crypto/subtle"
 	_ "embed"
 	"io"
 	"log/slog"
@@ -17,6 +15,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/internal/agents"
 	"github.com/gatehouse-dev/gatehouse/internal/agents/dispatch"
+	"github.com/gatehouse-dev/gatehouse/internal/auth"
 	"github.com/gatehouse-dev/gatehouse/internal/engine"
 	"github.com/gatehouse-dev/gatehouse/internal/ingest"
 	"github.com/gatehouse-dev/gatehouse/internal/model"
@@ -35,8 +34,12 @@ type Config struct {
 	MaxBodyBytes int64
 	// Token, when set, is required as "Authorization: Bearer <token>" on
 	// every /v1 request; a request without it is answered 401 with a
-	// WWW-Authenticate challenge.
+	// WWW-Authenticate challenge. Its holder is anonymous.
 	Token string
+	// Tokens, when set, are every token a /v1 request may carry instead:
+	// the admin token and the named ones whose callers the engine records
+	// (see package auth). Nil takes Token alone.
+	Tokens *auth.Tokens
 	// Logger receives request errors; slog.Default() when nil.
 	Logger *slog.Logger
 	// Registry collects the API's metrics and is served at /metrics; none
@@ -76,6 +79,9 @@ func New(eng *engine.Engine, cfg Config) *Server {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
+	}
+	if cfg.Tokens == nil && cfg.Token != "" {
+		cfg.Tokens, _ = auth.New(cfg.Token, nil) // an admin token alone is always valid
 	}
 	s := &Server{engine: eng, cfg: cfg, logger: cfg.Logger, mux: http.NewServeMux(), metrics: newMetrics(cfg.Registry),
 		outages: newOutages(cfg.Logger)}
@@ -170,6 +176,7 @@ func (s *Server) routes() {
 	s.mux.Handle("GET /v1/workspaces/{ws}/job-agents/{id}/jobs", s.auth(http.HandlerFunc(s.listAgentJobs)))
 	s.mux.Handle("POST /v1/workspaces/{ws}/jobs/{id}/claim", s.auth(http.HandlerFunc(s.claimJob)))
 	s.mux.Handle("POST /v1/workspaces/{ws}/jobs/{id}/heartbeat", s.auth(http.HandlerFunc(s.heartbeatJob)))
+	s.mux.Handle("POST /v1/workspaces/{ws}/workflow-runs", s.auth(http.HandlerFunc(s.createWorkflowRun)))
 	if s.cfg.GitHubWebhookSecret != "" {
 		// Authenticated by GitHub's signature, not the bearer token.
 		s.mux.HandleFunc("POST /v1/webhooks/github", s.githubWebhook)
@@ -180,45 +187,46 @@ func (s *Server) routes() {
 	}
 }
 
-// auth requires the configured bearer token; a refusal is 401 with a
-// WWW-Authenticate challenge and a JSON error.
+// auth requires one of the configured bearer tokens (TokenCheck) and
+// passes the caller it names on in the request's context. A refusal is 401
+// with a WWW-Authenticate challenge and a JSON error.
 func (s *Server) auth(next http.Handler) http.Handler {
-	if s.cfg.Token == "" {
+	if s.cfg.Tokens == nil {
 		return next
 	}
-	check := TokenCheck(s.cfg.Token)
+	check := TokenCheck(s.cfg.Tokens)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if challenge, ok := check(r); !ok {
+		caller, challenge, ok := check(r)
+		if !ok {
 			w.Header().Set("WWW-Authenticate", challenge)
 			s.writeError(w, r, model.Errorf(model.EUNAUTHORIZED, "missing or wrong bearer token"))
 			return
 		}
-		next.ServeHTTP(w, r)
+		next.ServeHTTP(w, r.WithContext(auth.WithCaller(r.Context(), caller)))
 	})
 }
 
 // TokenCheck returns the check of a request's bearer token (RFC 6750)
-// against token: it reports whether the request carries it and, when it
-// does not, the WWW-Authenticate challenge to answer with. The token is
-// compared as a SHA-256 digest in constant time, so that the time taken
-// reveals neither the token nor its length. An empty token lets every
-// request through.
-func TokenCheck(token string) func(r *http.Request) (challenge string, ok bool) {
-	if token == "" {
-		return func(*http.Request) (string, bool) { return "", true }
+// against tokens, compared in constant time (auth.Tokens.Authenticate): it
+// reports whether the request carries a known token, the caller that token
+// names (nil for the anonymous admin token) and, when it carries none, the
+// WWW-Authenticate challenge to answer with. Nil tokens let every request
+// through.
+func TokenCheck(tokens *auth.Tokens) func(r *http.Request) (caller *model.Caller, challenge string, ok bool) {
+	if tokens == nil {
+		return func(*http.Request) (*model.Caller, string, bool) { return nil, "", true }
 	}
-	want := sha256.Sum256([]byte(token))
-	return func(r *http.Request) (string, bool) {
+	return func(r *http.Request) (*model.Caller, string, bool) {
 		token, given := bearerToken(r.Header.Get("Authorization"))
-		got := sha256.Sum256([]byte(token))
-		if given && subtle.ConstantTimeCompare(got[:], want[:]) == 1 {
-			return "", true
+		caller, known := tokens.Authenticate(token)
+		if given && known {
+			return caller, "", true
 		}
 		challenge := `Bearer realm="gatehouse"`
 		if given {
 			challenge += `, error="invalid_token"`
 		}
-		return challenge, false
+		return nil, challenge, false
 	}
 }
 
@@ -250,6 +258,11 @@ func (s *Server) postEvents(w http.ResponseWriter, r *http.Request) {
 		s.cfg.Events.Observe(nil, err)
 		s.writeEventsError(w, r, err)
 		return
+	}
+	if caller := auth.CallerFrom(r.Context()); caller != nil {
+		for i := range events {
+			events[i].Caller = caller
+		}
 	}
 	out, err := s.engine.ApplyBatch(r.Context(), ws, events)
 	s.cfg.Events.Observe(events, err)

@@ -251,6 +251,7 @@ type Evaluation struct {
 	Version            Version            `json:"version"`
 	Allowed            bool               `json:"allowed"`
 	Message            string             `json:"message"`
+	Checks             []RuleResult       `json:"checks"`
 	Policies           []PolicyEvaluation `json:"policies"`
 	NextEvaluationTime *time.Time         `json:"nextEvaluationTime"`
 	// Frozen says what freezes hold the target's jobs, when any do.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/gatehouse-dev/gatehouse/internal/auth"
 	"github.com/gatehouse-dev/gatehouse/internal/engine"
 	"github.com/gatehouse-dev/gatehouse/internal/model"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
@@ -41,6 +42,9 @@ func (c *Console) approve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	req.UserID = strings.TrimSpace(req.UserID)
+	if caller := auth.CallerFrom(r.Context()); caller != nil && req.UserID == "" {
+		req.UserID = caller.Name // a named token approves as its holder
+	}
 	if req.UserID == "" {
 		c.writeActionError(w, r, model.Invalid("userId", "is required: the name the approval is recorded for"))
 		return
@@ -101,7 +105,8 @@ func (c *Console) apply(r *http.Request, ws, eventType string, data any) error {
 		// Actions never create a workspace.
 		return model.Errorf(model.ENOTFOUND, "workspace %q not found", ws)
 	}
-	err = c.engine.Apply(r.Context(), ws, []engine.Event{{Type: eventType, ID: uuid.NewString(), Data: raw}})
+	err = c.engine.Apply(r.Context(), ws, []engine.Event{{Type: eventType, ID: uuid.NewString(), Data: raw,
+		Caller: auth.CallerFrom(r.Context())}})
 	var ee *engine.EventError
 	if errors.As(err, &ee) {
 		// One event: its position says nothing; its error says it all.

@@ -5,9 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/gatehouse-dev/gatehouse/internal/auth"
 	"github.com/gatehouse-dev/gatehouse/internal/engine"
 	"github.com/gatehouse-dev/gatehouse/internal/model"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
@@ -72,6 +74,35 @@ func TestActions_Approve(t *testing.T) {
 	if _, ok := h.eng.Workspace("nope"); ok {
 		t.Error("an approval created a workspace")
 	}
+}
+
+// TestActions_ApproveWithNamedToken: an approval taken with a named token is
+// its holder's, with the token's groups; it cannot be given in another
+// name.
+func TestActions_ApproveWithNamedToken(t *testing.T) {
+	h := newHarness(t, options{named: []auth.Entry{{Name: "ana", Token: "ana-secret", Groups: []string{"sre"}}}})
+	h.token = "ana-secret"
+	h.seed()
+	approve := "/console/workspaces/" + testWS + "/approve"
+	body := func(user string) string {
+		b, _ := json.Marshal(map[string]string{"versionId": h.version("api", "v1.0.0"), "environmentId": h.environment("prod"),
+			"userId": user})
+		return string(b)
+	}
+	resp, out := h.request("POST", approve, body("bob"), h.token, nil)
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(out, "userId") {
+		t.Errorf("approval in another name: %d %s, want 400 naming userId", resp.StatusCode, out)
+	}
+	resp, out = h.request("POST", approve, body(""), h.token, nil)
+	if resp.StatusCode != http.StatusAccepted || !strings.Contains(out, "as ana") {
+		t.Fatalf("approval: %d %s", resp.StatusCode, out)
+	}
+	h.read(func(r store.Reader) {
+		recs := store.ApprovalsByVersionEnvironment.Get(r, store.ApprovalKey(h.version("api", "v1.0.0"), h.environment("prod")))
+		if len(recs) != 1 || recs[0].UserID != "ana" || !slices.Equal(recs[0].Groups, []string{"sre"}) {
+			t.Errorf("approval records %+v, want one by ana of group sre", recs)
+		}
+	})
 }
 
 func TestActions_Redeploy(t *testing.T) {

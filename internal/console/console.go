@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/internal/api"
+	"github.com/gatehouse-dev/gatehouse/internal/auth"
 	"github.com/gatehouse-dev/gatehouse/internal/engine"
 	"github.com/gatehouse-dev/gatehouse/internal/model"
 )
@@ -39,10 +40,11 @@ const DefaultHeartbeat = 25 * time.Second
 
 // Config configures a Console.
 type Config struct {
-	// Token, when set, is required as a bearer token on every page, live
-	// stream and action, as on the API. The pages then ask for it once and
-	// keep it in the browser's session storage.
-	Token string
+	// Tokens, when set, are the bearer tokens one of which is required on
+	// every page, live stream and action, as on the API. The pages then ask
+	// for it once and keep it in the browser's session storage; actions
+	// taken with a named token are recorded as its holder's.
+	Tokens *auth.Tokens
 	// Hub tells live streams of commits; without one the streams only send
 	// heartbeats and the pages do not refresh by themselves.
 	Hub *Hub
@@ -61,7 +63,7 @@ type Console struct {
 	logger *slog.Logger
 	mux    *http.ServeMux
 	pages  map[string]*template.Template
-	check  func(*http.Request) (string, bool)
+	check  func(*http.Request) (*model.Caller, string, bool)
 	// closed ends the live streams, which would otherwise hold a graceful
 	// shutdown open.
 	closed chan struct{}
@@ -77,7 +79,7 @@ func New(eng *engine.Engine, cfg Config) *Console {
 		cfg.Heartbeat = DefaultHeartbeat
 	}
 	c := &Console{engine: eng, cfg: cfg, logger: cfg.Logger, mux: http.NewServeMux(), pages: parsePages(),
-		check: api.TokenCheck(cfg.Token), closed: make(chan struct{})}
+		check: api.TokenCheck(cfg.Tokens), closed: make(chan struct{})}
 	c.routes()
 	return c
 }
@@ -192,14 +194,16 @@ func (s *statusRecorder) Write(b []byte) (int, error) {
 	return len(b), nil
 }
 
-// authorized requires the bearer token, answering a JSON error without it.
+// authorized requires the bearer token, answering a JSON error without it,
+// and passes the caller it names on in the request's context.
 func (c *Console) authorized(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if challenge, ok := c.check(r); !ok {
+		caller, challenge, ok := c.check(r)
+		if !ok {
 			w.Header().Set("WWW-Authenticate", challenge)
 			writeJSON(w, http.StatusUnauthorized, errorBody{Error: "missing or wrong bearer token", Code: model.EUNAUTHORIZED})
 			return
 		}
-		next(w, r)
+		next(w, r.WithContext(auth.WithCaller(r.Context(), caller)))
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/internal/api"
+	"github.com/gatehouse-dev/gatehouse/internal/auth"
 	"github.com/gatehouse-dev/gatehouse/internal/client"
 	"github.com/gatehouse-dev/gatehouse/internal/client/apply"
 	"github.com/gatehouse-dev/gatehouse/internal/client/manifest"
@@ -56,6 +57,8 @@ type harness struct {
 type options struct {
 	// token, when set, is required by the API and the console.
 	token string
+	// named are named tokens the API and the console also take.
+	named []auth.Entry
 }
 
 func newHarness(t *testing.T, opt options) *harness {
@@ -72,8 +75,12 @@ func newHarness(t *testing.T, opt options) *harness {
 		OnCommit: hub.Publish,
 		// Timers never fire: the tests move time themselves.
 		AfterFunc: func(time.Duration, func()) interface{ Stop() bool } { return idle{} }})
-	h.console = New(h.eng, Config{Token: opt.token, Hub: hub, Logger: quiet})
-	h.srv = httptest.NewServer(h.console.Mount(api.New(h.eng, api.Config{Token: opt.token, Logger: quiet})))
+	tokens, err := auth.New(opt.token, opt.named)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.console = New(h.eng, Config{Tokens: tokens, Hub: hub, Logger: quiet})
+	h.srv = httptest.NewServer(h.console.Mount(api.New(h.eng, api.Config{Tokens: tokens, Logger: quiet})))
 	t.Cleanup(func() {
 		h.console.Close()
 		h.srv.Close()

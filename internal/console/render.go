@@ -114,8 +114,8 @@ func targetURL(ws string, t *model.ReleaseTarget) string {
 // it, or the error page for build's error.
 func (c *Console) page(build func(r *http.Request, p *page) error) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		p := &page{TokenRequired: c.cfg.Token != "", Now: c.engine.Now(), Workspace: r.PathValue("ws")}
-		if challenge, ok := c.check(r); !ok {
+		p := &page{TokenRequired: c.cfg.Tokens != nil, Now: c.engine.Now(), Workspace: r.PathValue("ws")}
+		if _, challenge, ok := c.check(r); !ok {
 			w.Header().Set("WWW-Authenticate", challenge)
 			p.Title, p.Locked, p.template = "Token required", true, "error"
 			p.Body = errorPage{Status: http.StatusUnauthorized, Message: "This server requires a bearer token."}
@@ -147,7 +147,7 @@ type errorPage struct {
 }
 
 func (c *Console) renderError(w http.ResponseWriter, r *http.Request, status int, msg string) {
-	p := &page{Title: http.StatusText(status), TokenRequired: c.cfg.Token != "", Now: c.engine.Now(),
+	p := &page{Title: http.StatusText(status), TokenRequired: c.cfg.Tokens != nil, Now: c.engine.Now(),
 		Workspace: r.PathValue("ws"), template: "error", Body: errorPage{Status: status, Message: msg}}
 	c.render(w, r, status, p)
 }

@@ -33,6 +33,9 @@ type Event struct {
 	ID string
 	// Data is the event's payload, decoded by the handler for Type.
 	Data json.RawMessage
+	// Caller is who sent the event, when a named token did (the API's
+	// authentication sets it); approvals and versions are stamped with it.
+	Caller *model.Caller
 }
 
 // Loader restores workspaces from durable storage.
@@ -324,7 +327,7 @@ func (e *Engine) applyIn(tx *store.Tx, ws *Workspace, ev Event, fn func(u *unit)
 			return effects{}, err
 		}
 	}
-	u := &unit{tx: tx, engine: e, ws: ws, restoring: ev.Type == eventRestore}
+	u := &unit{tx: tx, engine: e, ws: ws, restoring: ev.Type == eventRestore, caller: ev.Caller}
 	if err := fn(u); err != nil {
 		return effects{}, err
 	}
@@ -405,4 +408,6 @@ type unit struct {
 	restoring bool
 	// decisions are the target decisions taken, logged after commit.
 	decisions []*decision
+	// caller is who sent the event; nil when no named token did.
+	caller *model.Caller
 }

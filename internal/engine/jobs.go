@@ -4,7 +4,6 @@ import (
 	"slices"
 
 	"github.com/gatehouse-dev/gatehouse/internal/engine/history"
-	"github.com/gatehouse-dev/gatehouse/internal/engine/policy"
 	"github.com/gatehouse-dev/gatehouse/internal/model"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
 )
@@ -38,12 +37,7 @@ func (u *unit) jobStatusChanged(before, j *model.Job) error {
 		return nil
 	}
 	u.markTarget(t)
-	// A finished job can satisfy progression in the deployment's other
-	// environments (whose success statuses the rule names) and dependencies
-	// of other deployments on the resource; only targets held back by those
-	// rules need a look.
-	u.markWaiting(policy.KindEnvironmentProgression, t.DeploymentID)
-	u.markWaiting(policy.KindDeploymentDependency, t.ResourceID)
+	u.markDependents(t)
 	if j.Status == model.JobSuccessful {
 		return nil
 	}

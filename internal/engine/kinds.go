@@ -37,6 +37,12 @@ var versionKind = entityKind[model.DeploymentVersion]{
 		if err := requireExists(u.tx, store.Deployments, "deploymentVersion.deploymentId", v.DeploymentID); err != nil {
 			return err
 		}
+		if err := checkVersionDependencies(u.tx, v); err != nil {
+			return err
+		}
+		if err := u.stampCreator(v); err != nil {
+			return err
+		}
 		for _, other := range store.VersionsByDeployment.Get(u.tx, v.DeploymentID) {
 			if other.Tag == v.Tag && other.ID != v.ID {
 				return model.Errorf(model.ECONFLICT, "deploymentVersion.tag: %q is already used by version %s of this deployment", v.Tag, other.ID)
@@ -157,7 +163,7 @@ func checkRuleSelectors(field string, r *model.PolicyRule, now time.Time) error 
 	case r.VersionSelector != nil:
 		return checkSelector(field+".versionSelector.selector", r.VersionSelector.Selector, selector.VersionEnv())
 	case r.DeploymentDependency != nil:
-		return checkCEL(field+".deploymentDependency.dependsOn", r.DeploymentDependency.DependsOn, deploymentEnv)
+		return checkCEL(field+".deploymentDependency.dependsOn", r.DeploymentDependency.DependsOn, policy.DependsOnEnv)
 	case r.DeploymentWindow != nil:
 		return policy.ValidateWindow(field+".deploymentWindow", r.DeploymentWindow, now)
 	case r.Verification != nil:
@@ -209,6 +215,9 @@ var approvalKind = entityKind[model.UserApprovalRecord]{
 		if a.CreatedAt.IsZero() {
 			a.CreatedAt = u.tx.Now()
 		}
+		if err := u.stampApprover(a); err != nil {
+			return err
+		}
 		if err := requireExists(u.tx, store.DeploymentVersions, "userApprovalRecord.versionId", a.VersionID); err != nil {
 			return err
 		}
@@ -217,7 +226,8 @@ var approvalKind = entityKind[model.UserApprovalRecord]{
 	afterUpsert: func(u *unit, _, a *model.UserApprovalRecord) error {
 		return u.markVersion(a.VersionID, a.EnvironmentID)
 	},
-	afterRemove: func(u *unit, a *model.UserApprovalRecord) error { return u.markVersion(a.VersionID, a.EnvironmentID) },
+	beforeRemove: func(u *unit, a *model.UserApprovalRecord) error { return u.checkWithdrawal(a) },
+	afterRemove:  func(u *unit, a *model.UserApprovalRecord) error { return u.markVersion(a.VersionID, a.EnvironmentID) },
 }
 
 var relationshipRuleKind = entityKind[model.RelationshipRule]{
@@ -257,20 +267,7 @@ var workflowKind = entityKind[model.Workflow]{
 		}
 		return nil
 	},
-	check: func(u *unit, w *model.Workflow) error {
-		for i := range w.Jobs {
-			j := &w.Jobs[i]
-			if j.WorkflowID == "" {
-				j.WorkflowID = w.ID
-			}
-			if j.If != "" {
-				if err := checkCEL("workflow.jobs["+strconv.Itoa(i)+"].if", j.If, workflowEnv); err != nil {
-					return err
-				}
-			}
-		}
-		return nil
-	},
+	check: func(u *unit, w *model.Workflow) error { return u.checkWorkflow(w) },
 }
 
 // bulkUpdateResourceVariables replaces the variables of one resource with

@@ -15,10 +15,13 @@ import (
 
 // VersionEvaluation is the decision on one candidate version for a target.
 type VersionEvaluation struct {
-	Version  *model.DeploymentVersion `json:"version"`
-	Allowed  bool                     `json:"allowed"`
-	Message  string                   `json:"message"`
-	Policies []PolicyEvaluation       `json:"policies"`
+	Version *model.DeploymentVersion `json:"version"`
+	Allowed bool                     `json:"allowed"`
+	Message string                   `json:"message"`
+	// Checks are the built-in checks besides policy rules that judged the
+	// version (its own dependencies).
+	Checks   []policy.Result    `json:"checks,omitempty"`
+	Policies []PolicyEvaluation `json:"policies"`
 }
 
 // PolicyEvaluation is one policy's rules' results for a version.
@@ -131,6 +134,11 @@ func (p *planner) compute(t *model.ReleaseTarget, redeploy bool) (*Plan, error) 
 		plan.Evaluations = append(plan.Evaluations, ev.VersionEvaluation)
 		plan.NextEvaluation = earliest(plan.NextEvaluation, ev.next)
 		if !ev.Allowed {
+			for _, r := range ev.Checks {
+				if !r.Allowed && !slices.Contains(plan.WaitingOn, r.Kind) {
+					plan.WaitingOn = append(plan.WaitingOn, r.Kind)
+				}
+			}
 			for _, pe := range ev.Policies {
 				for _, r := range pe.Results {
 					if !r.Allowed && !slices.Contains(plan.WaitingOn, r.Kind) {
@@ -224,6 +232,13 @@ func (p *planner) evaluateVersion(te *targetEntities, policies []*model.Policy, 
 	skipped := p.skippedRules(te, v)
 	in := &policy.Input{Now: p.now, Reader: p.r, Target: te.target, Resource: te.resource,
 		Environment: te.environment, Deployment: te.deployment, Version: v, Memo: p.memo}
+	if len(v.Dependencies) > 0 && !skipped[policy.VersionDependencyRuleID] {
+		r := policy.EvaluateVersionDependencies(in)
+		res.Checks = append(res.Checks, r)
+		if !r.Allowed {
+			res.Allowed, res.Message = false, r.Message
+		}
+	}
 	type owned struct {
 		rule *model.PolicyRule
 		pe   int

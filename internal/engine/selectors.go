@@ -72,13 +72,12 @@ func checkCEL(field, expr string, env *selector.Env) error {
 
 // Selector environments for the places where CEL appears besides resource
 // selectors. Each variable has the shape of the entity it is named after
-// (inputs is an open map), so a field the entity does not have is refused
+// (inputs and matrix are open maps), so a field the entity does not have is refused
 // when the expression is written. Built once; each is safe for concurrent
 // use.
 var (
 	policyEnv      = selector.MustNewEnv("resource", "deployment", "environment")
-	deploymentEnv  = selector.MustNewEnv("deployment")
 	environmentEnv = selector.MustNewEnv("environment")
 	jobAgentEnv    = selector.MustNewEnv("release", "deployment", "environment", "resource")
-	workflowEnv    = selector.MustNewEnv("inputs")
+	workflowEnv    = selector.MustNewEnv("inputs", "matrix")
 )

@@ -112,7 +112,7 @@ func (e *Engine) verify(ws *Workspace, id string) {
 			// Each measurement is background work with a trace of its own:
 			// the provider's query, then the unit of work recording it.
 			ctx, span := startSpan(e.bg, "engine.Measure", workspaceAttr(ws.ID), attribute.String("verification.id", id))
-			m := e.measure(ctx, &v.Metrics[i].VerificationMetric)
+			m := e.measureFor(ctx, ws, v, i)
 			if e.bg.Err() != nil {
 				span.End()
 				return // shutting down: a measurement cut short is no measurement
@@ -223,6 +223,9 @@ func (u *unit) recordMeasurement(id string, metric int, m model.VerificationMeas
 		return nil
 	}
 	u.markTarget(t)
+	// A passed verification makes the job's release current and lets
+	// rules that wait for verified successes count it.
+	u.markDependents(t)
 	if next.Status == model.VerificationFailed {
 		return u.rollback(t, j, func(rb *model.RollbackRule) bool { return rb.OnVerificationFailure })
 	}

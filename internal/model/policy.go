@@ -69,10 +69,28 @@ type PolicyRule struct {
 	Supersede              *SupersedeRule              `json:"supersede,omitempty"`
 }
 
-// AnyApprovalRule requires MinApprovals approvals per version and environment.
+// AnyApprovalRule requires MinApprovals approvals per version and
+// environment, and as many from each of FromGroups as each names; a
+// rejection of the version in the environment blocks it.
 type AnyApprovalRule struct {
 	MinApprovals int `json:"minApprovals"`
+	// FromGroups asks for approvals from members of named groups, as the
+	// approvers' tokens say (see UserApprovalRecord.Groups).
+	FromGroups []GroupApproval `json:"fromGroups,omitempty"`
+	// ForbidSelfApproval does not count an approval by the version's
+	// creator (DeploymentVersion.CreatedBy).
+	ForbidSelfApproval bool `json:"forbidSelfApproval,omitempty"`
 }
+
+// GroupApproval asks for MinApprovals approvals (1 when unset) from the
+// members of Group.
+type GroupApproval struct {
+	Group        string `json:"group"`
+	MinApprovals int    `json:"minApprovals,omitempty"`
+}
+
+// Need returns how many approvals the group asks for: at least one.
+func (g GroupApproval) Need() int { return max(g.MinApprovals, 1) }
 
 // EnvironmentProgressionRule requires a version to have succeeded in
 // dependency environments first.
@@ -82,6 +100,9 @@ type EnvironmentProgressionRule struct {
 	SuccessStatuses              []string  `json:"successStatuses,omitempty"`
 	MinimumSoakTimeMinutes       int       `json:"minimumSockTimeMinutes,omitempty"`
 	MaximumAgeHours              int       `json:"maximumAgeHours,omitempty"`
+	// RequireVerificationPassed counts only jobs whose verifications ran
+	// and all passed, toward the success percentage and the soak.
+	RequireVerificationPassed bool `json:"requireVerificationPassed,omitempty"`
 }
 
 // UnmarshalJSON accepts both spellings of the soak field,
@@ -197,7 +218,11 @@ const (
 
 // UserApprovalRecord is one user's decision on a version in an environment.
 type UserApprovalRecord struct {
-	UserID        string    `json:"userId"`
+	UserID string `json:"userId"`
+	// Groups are the groups of the approver's token when it was given:
+	// set by the engine from the authenticated caller, never taken from
+	// the producer.
+	Groups        []string  `json:"groups,omitempty"`
 	VersionID     string    `json:"versionId"`
 	EnvironmentID string    `json:"environmentId"`
 	Status        string    `json:"status"`

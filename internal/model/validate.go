@@ -170,9 +170,7 @@ func (r *PolicyRule) validate(field string) error {
 	}
 	switch {
 	case r.AnyApproval != nil:
-		if r.AnyApproval.MinApprovals < 0 {
-			return Invalid(field+".anyApproval.minApprovals", "must not be negative")
-		}
+		return r.AnyApproval.validate(field + ".anyApproval")
 	case r.GradualRollout != nil:
 		if err := oneOf(field+".gradualRollout.rolloutType", r.GradualRollout.RolloutType, "linear", "linear-normalized"); err != nil {
 			return err
@@ -292,7 +290,10 @@ func (w *Workflow) Validate() error {
 
 // Validate implements Validator.
 func (r *WorkflowRun) Validate() error {
-	return firstErr(required("workflowRun.id", r.ID), required("workflowRun.workflowId", r.WorkflowID))
+	if r.WorkflowID == "" && r.WorkflowSlug == "" {
+		return Invalid("workflowRun.workflowId", "is required (or workflowSlug)")
+	}
+	return required("workflowRun.id", r.ID)
 }
 
 // Validate implements Validator.

@@ -26,6 +26,21 @@ type DeploymentVersion struct {
 	Message        string            `json:"message,omitempty"`
 	CreatedAt      time.Time         `json:"createdAt"`
 	Metadata       map[string]string `json:"metadata"`
+	// CreatedBy names who created the version: the caller's name when an
+	// authenticated caller did, else what the producer said.
+	CreatedBy string `json:"createdBy,omitempty"`
+	// Dependencies are what the version needs beside it on a resource, by
+	// the id of another deployment: that deployment's current version on
+	// the resource must match the dependency's versionSelector before this
+	// version may deploy there.
+	Dependencies map[string]VersionDependency `json:"dependencies,omitempty"`
+}
+
+// VersionDependency is one dependency of a version on another deployment.
+type VersionDependency struct {
+	// VersionSelector is CEL over `version` (the other deployment's
+	// current version on the resource) and `deployment` (that deployment).
+	VersionSelector string `json:"versionSelector"`
 }
 
 // DeploymentVariable is a key a deployment declares, with an optional

@@ -56,9 +56,23 @@ func EnvironmentVars(e *model.Environment) map[string]any {
 func VersionVars(v *model.DeploymentVersion) map[string]any {
 	return map[string]any{
 		"id": v.ID, "name": v.Name, "tag": v.Tag, "deploymentId": v.DeploymentID, "status": v.Status,
-		"message": v.Message, "createdAt": timeString(v.CreatedAt),
+		"message": v.Message, "createdAt": timeString(v.CreatedAt), "createdBy": v.CreatedBy,
 		"config": anyMap(v.Config), "jobAgentConfig": anyMap(v.JobAgentConfig), "metadata": stringMap(v.Metadata),
+		"dependencies": dependenciesMap(v.Dependencies),
 	}
+}
+
+// dependenciesMap is a version's dependencies as their wire form reads:
+// {deploymentId: {"versionSelector": text}}.
+func dependenciesMap(deps map[string]model.VersionDependency) map[string]any {
+	if len(deps) == 0 {
+		return noValues
+	}
+	out := make(map[string]any, len(deps))
+	for id, d := range deps {
+		out[id] = map[string]any{"versionSelector": d.VersionSelector}
+	}
+	return out
 }
 
 // ReleaseVars returns the CEL map of a release. Variable values are given

@@ -14,6 +14,8 @@ type Matcher struct {
 	env  *Env
 	prog cel.Program // set for CEL selectors
 	root node        // set for JSON selectors
+	// partial is set when prog evaluates partially (CompilePartialCEL).
+	partial bool
 }
 
 // nothing is shared by every selector that can never match, so callers need

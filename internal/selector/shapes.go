@@ -57,8 +57,9 @@ var objects = map[string]fieldSet{
 	jobAgentEntryType: textFields("ref", "selector").with("config", openMap),
 	environmentType: textFields("id", "name", "description", "createdAt").
 		with("resourceSelector", openMap).with("metadata", metadataMap),
-	versionType: textFields("id", "name", "tag", "deploymentId", "status", "message", "createdAt").
-		with("config", openMap).with("jobAgentConfig", openMap).with("metadata", metadataMap),
+	versionType: textFields("id", "name", "tag", "deploymentId", "status", "message", "createdAt", "createdBy").
+		with("config", openMap).with("jobAgentConfig", openMap).with("metadata", metadataMap).
+		with("dependencies", openMap),
 	releaseType: textFields("id", "createdAt").
 		with("version", types.NewObjectType(versionType)).
 		with("variables", openMap).

@@ -36,6 +36,8 @@ type Data struct {
 	WorkflowRun *model.WorkflowRun
 	// Inputs are a workflow run's inputs, for workflow job templates.
 	Inputs map[string]any
+	// Matrix is a workflow job's matrix cell: one value per matrix key.
+	Matrix map[string]any
 }
 
 // FromContext returns the data of a dispatch context; variables are taken
@@ -51,6 +53,9 @@ func FromContext(jobID string, dc *model.DispatchContext, variables map[string]a
 	if dc.WorkflowRun != nil {
 		d.Inputs = dc.WorkflowRun.Inputs
 	}
+	if dc.WorkflowJob != nil {
+		d.Matrix = dc.WorkflowJob.Matrix
+	}
 	return d
 }
 
@@ -60,7 +65,7 @@ func sample() *Data {
 	return &Data{JobAgent: &model.JobAgent{}, Release: &model.Release{}, Deployment: &model.Deployment{},
 		Environment: &model.Environment{}, Resource: &model.Resource{}, Version: &model.DeploymentVersion{},
 		Variables: map[string]any{}, Workflow: &model.Workflow{}, WorkflowJob: &model.WorkflowJob{},
-		WorkflowRun: &model.WorkflowRun{}, Inputs: map[string]any{}}
+		WorkflowRun: &model.WorkflowRun{}, Inputs: map[string]any{}, Matrix: map[string]any{}}
 }
 
 // Validate checks every template in a config (strings at any depth) and
@@ -69,15 +74,26 @@ func sample() *Data {
 func Validate(field string, config map[string]any) error {
 	data := sample()
 	return walk(field, config, func(path, text string) (string, error) {
-		if !strings.Contains(text, "{{") {
-			return text, nil
-		}
-		out, err := execute(text, data)
-		if err != nil {
-			return "", model.Invalid(path, "%v", err)
-		}
-		return out, nil
+		return "", check(path, text, data)
 	})
+}
+
+// ValidateString checks one template text as Validate checks each string
+// of a config, naming field in the error.
+func ValidateString(field, text string) error { return check(field, text, sample()) }
+
+// check executes text over the sample. Going on from a key of an open map
+// (variables, inputs, a matrix cell: {{.Matrix.node.name}}) finds nothing
+// in the empty sample, which is no error: only the context's own types
+// can tell a field that does not exist.
+func check(field, text string, data *Data) error {
+	if !strings.Contains(text, "{{") {
+		return nil
+	}
+	if _, err := execute(text, data); err != nil && !strings.Contains(err.Error(), "nil pointer evaluating interface {}") {
+		return model.Invalid(field, "%v", err)
+	}
+	return nil
 }
 
 // Render returns a copy of config with every string rendered over data.

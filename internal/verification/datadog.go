@@ -111,7 +111,7 @@ func parseDatadog(r *specReader, deps Deps) Provider {
 	p.Aggregator = r.str("aggregator", false)
 	if p.Aggregator == "" {
 		p.Aggregator = "last"
-	} else if datadogAggregators[p.Aggregator] == nil {
+	} else if datadogAggregators[p.Aggregator] == nil && !r.deferred(p.Aggregator) {
 		r.fail("aggregator", "unsupported aggregator %q (want last, avg, mean, min, max, sum or l2norm)", p.Aggregator)
 	}
 	p.Window = time.Duration(r.intIn("intervalSeconds", 300, 1, 3600, false)) * time.Second

@@ -46,7 +46,7 @@ func parseHTTP(r *specReader, deps Deps) Provider {
 	p.Method = strings.ToUpper(r.str("method", false))
 	if p.Method == "" {
 		p.Method = http.MethodGet
-	} else if !httpMethods[p.Method] {
+	} else if !httpMethods[p.Method] && !r.deferred(p.Method) {
 		r.fail("method", "unsupported method %q", p.Method)
 	}
 	p.Body = r.str("body", false)
@@ -63,6 +63,9 @@ func parseHTTP(r *specReader, deps Deps) Provider {
 // checkURL rejects addresses that could never be requested, at write time
 // rather than at every measurement.
 func checkURL(r *specReader, key, raw string) {
+	if r.deferred(raw) {
+		return
+	}
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		r.fail(key, "must be an absolute http(s) URL")

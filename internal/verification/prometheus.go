@@ -69,10 +69,15 @@ func parsePrometheus(r *specReader, deps Deps) Provider {
 	}
 	if rq := r.sub("rangeQuery"); rq != nil {
 		p.Range = &PromRange{}
+		later := false // a duration is a template, judged once rendered
 		dur := func(key string, def time.Duration, required bool) time.Duration {
 			s := rq.str(key, required)
 			if s == "" {
 				return def
+			}
+			if rq.deferred(s) {
+				later = true
+				return max(def, time.Second)
 			}
 			d, err := promDuration(s)
 			if err != nil {
@@ -86,7 +91,7 @@ func parsePrometheus(r *specReader, deps Deps) Provider {
 		}
 		p.Range.Start = dur("start", 10*p.Range.Step, false)
 		p.Range.End = dur("end", 0, false)
-		if p.Range.Start < p.Range.End {
+		if p.Range.Start < p.Range.End && !later {
 			rq.fail("start", "must be further back than end")
 		}
 		r.errs = append(r.errs, rq.errs...)

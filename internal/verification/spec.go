@@ -18,7 +18,17 @@ type specReader struct {
 	m      map[string]any
 	prefix string
 	errs   []*model.Error
+	// deferTemplates leaves the values of strings holding a template
+	// unchecked: when a policy is written they are not rendered yet, and
+	// are judged once rendered, when measured.
+	deferTemplates bool
 }
+
+// deferred reports whether s is a template whose value is checked later.
+func (r *specReader) deferred(s string) bool { return r.deferTemplates && isTemplate(s) }
+
+// isTemplate reports whether s holds a template action.
+func isTemplate(s string) bool { return strings.Contains(s, "{{") }
 
 func (r *specReader) path(key string) string {
 	if r.prefix == "" {
@@ -58,7 +68,7 @@ func (r *specReader) sub(key string) *specReader {
 		r.fail(key, "must be an object")
 		return nil
 	}
-	return &specReader{m: m, prefix: r.path(key)}
+	return &specReader{m: m, prefix: r.path(key), deferTemplates: r.deferTemplates}
 }
 
 func (r *specReader) str(key string, required bool) string {
@@ -139,6 +149,9 @@ func (r *specReader) timeout(key string, def time.Duration) time.Duration {
 		return def
 	}
 	if s, isStr := raw.(string); isStr {
+		if r.deferred(s) {
+			return def
+		}
 		d, err := time.ParseDuration(s)
 		if err != nil || d <= 0 || d > maxTimeout {
 			r.fail(key, "must be a positive duration of at most 1h, such as \"30s\"")

@@ -1,10 +1,12 @@
 package verification
 
 import (
+	"errors"
 	"strings"
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/internal/model"
+	"github.com/gatehouse-dev/gatehouse/internal/templating"
 )
 
 // MaxCount bounds a metric's count: every measurement is stored, so a
@@ -48,17 +50,41 @@ func ValidateMetric(m *model.VerificationMetric, field string) error {
 	if t := m.SuccessThreshold; t != nil && (*t < 1 || (m.Count >= 1 && *t > m.Count)) {
 		bad("successThreshold", "must be between 1 and count (%d)", m.Count)
 	}
-	if strings.TrimSpace(m.SuccessCondition) == "" {
-		bad("successCondition", "is required")
-	} else if _, err := resultEnv().CompileCEL(m.SuccessCondition); err != nil {
-		bad("successCondition", "%v", err)
-	}
-	if strings.TrimSpace(m.FailureCondition) != "" {
-		if _, err := resultEnv().CompileCEL(m.FailureCondition); err != nil {
-			bad("failureCondition", "%v", err)
+	// A templated condition is CEL only once rendered: its template is
+	// checked now, its CEL when it is measured.
+	condition := func(key, expr string) {
+		if isTemplate(expr) {
+			if err := templating.ValidateString(at(key), expr); err != nil {
+				errs = append(errs, fieldError(at(key), err))
+			}
+			return
+		}
+		if _, err := resultEnv().CompileCEL(expr); err != nil {
+			bad(key, "%v", err)
 		}
 	}
-	r := &specReader{m: m.Provider, prefix: at("provider")}
+	if strings.TrimSpace(m.SuccessCondition) == "" {
+		bad("successCondition", "is required")
+	} else {
+		condition("successCondition", m.SuccessCondition)
+	}
+	if strings.TrimSpace(m.FailureCondition) != "" {
+		condition("failureCondition", m.FailureCondition)
+	}
+	if err := templating.Validate(at("provider"), m.Provider); err != nil {
+		errs = append(errs, fieldError(at("provider"), err))
+	}
+	r := &specReader{m: m.Provider, prefix: at("provider"), deferTemplates: true}
 	buildProvider(r, Deps{})
 	return invalid(append(errs, r.errs...))
+}
+
+// fieldError is err as the field error templating returns, or one naming
+// field.
+func fieldError(field string, err error) *model.Error {
+	var e *model.Error
+	if errors.As(err, &e) {
+		return e
+	}
+	return model.Invalid(field, "%v", err)
 }

@@ -3,9 +3,11 @@
 // writes the store, so the engine decides when to measure and where results
 // go.
 //
-// Provider fields that the reference documents as Go templates ({{ ... }})
-// are used exactly as given: this package does no templating, so callers
-// that want resource- or variable-dependent values must render them first.
+// Provider fields and conditions may be Go templates over the verified
+// job's dispatch context ({{.Resource.Metadata.region}}): ValidateMetric
+// checks the templates when the policy is written and leaves the values
+// they render to be checked once rendered; Render renders a metric for one
+// measurement, before NewProvider builds its provider.
 package verification
 
 import (

@@ -125,7 +125,8 @@ var Kinds = []*Kind{
 		Parent: "resourceId", Identity: func(d map[string]any) string { return str(d["resourceId"]) + "-" + str(d["key"]) },
 		Refs: []Ref{{Field: "resource", Into: "resourceId", Kind: "resource", Required: true}}},
 	{Name: "deployment-version", Collection: client.DeploymentVersions, NameFields: []string{"name", "tag"}, HasID: true, Metadata: true, Prunable: true,
-		Parent: "deploymentId", Refs: []Ref{{Field: "deployment", Into: "deploymentId", Kind: "deployment", Required: true}},
+		ServerSet: []string{"createdBy"}, // the named token's holder that created it
+		Parent:    "deploymentId", Refs: []Ref{{Field: "deployment", Into: "deploymentId", Kind: "deployment", Required: true}},
 		Defaults: func(d map[string]any, name string) {
 			setDefault(d, "tag", name)
 			setDefault(d, "status", "ready")

@@ -79,6 +79,9 @@ func writeEvaluation(b *strings.Builder, ev *client.Evaluation, t client.Release
 	} else {
 		b.WriteString("  [pass] version status ready\n")
 	}
+	for _, r := range ev.Checks {
+		ruleLine(b, "  ", r)
+	}
 	if len(ev.Policies) == 0 && (v.Status == "ready" || v.Status == "") {
 		b.WriteString("  no policy applies\n")
 	}
@@ -88,19 +91,24 @@ func writeEvaluation(b *strings.Builder, ev *client.Evaluation, t client.Release
 			b.WriteString("    no gating rules\n")
 		}
 		for _, r := range pe.RuleResults {
-			line := fmt.Sprintf("    [%s] %s: %s", mark(r.Allowed, r.ActionRequired), r.Kind, r.Message)
-			if r.SatisfiedAt != nil {
-				line += "; satisfied " + TimePtr(r.SatisfiedAt)
-			}
-			if r.NextEvaluationTime != nil {
-				line += "; next evaluation " + TimePtr(r.NextEvaluationTime)
-			}
-			b.WriteString(line + "\n")
+			ruleLine(b, "    ", r)
 		}
 		for _, id := range pe.SkippedRuleIDs {
 			fmt.Fprintf(b, "    [skip] rule %s: lifted by a policy skip\n", id)
 		}
 	}
+}
+
+// ruleLine writes one rule's (or check's) verdict with its times.
+func ruleLine(b *strings.Builder, indent string, r client.RuleResult) {
+	line := fmt.Sprintf("%s[%s] %s: %s", indent, mark(r.Allowed, r.ActionRequired), r.Kind, r.Message)
+	if r.SatisfiedAt != nil {
+		line += "; satisfied " + TimePtr(r.SatisfiedAt)
+	}
+	if r.NextEvaluationTime != nil {
+		line += "; next evaluation " + TimePtr(r.NextEvaluationTime)
+	}
+	b.WriteString(line + "\n")
 }
 
 // mark is a rule's verdict in one word.

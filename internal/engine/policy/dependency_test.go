@@ -115,6 +115,29 @@ func TestEvalDeploymentDependency(t *testing.T) {
 			wantSatisfied: []string{"db", "queue"},
 		},
 		{
+			name:          "dependsOn reading the version: the current version is accepted",
+			dependsOn:     `deployment.name == "db" && version.tag == "v1"`,
+			setup:         func(w *fxWorld) { jobOn(w, "db", "cluster-1", "j1", model.JobSuccessful, 0, time.Minute) },
+			want:          fxWant{outcome: fxAllowed, satisfiedAt: fxTime(fxAt(time.Minute))},
+			wantSatisfied: []string{"db"},
+		},
+		{
+			name:      "dependsOn reading the version: another version runs",
+			dependsOn: `deployment.name == "db" && version.tag == "v2"`,
+			setup: func(w *fxWorld) {
+				jobOn(w, "db", "cluster-1", "j1", model.JobSuccessful, 0, time.Minute)
+				w.version("ver-db-2", "db", "v2", fxAt(time.Minute))
+			},
+			want:        fxWant{outcome: fxPendingWait, msg: []string{"db (it runs v1, which dependsOn does not accept)"}},
+			wantMissing: []string{"db"},
+		},
+		{
+			name:      "dependsOn reading the version: no version it accepts exists yet",
+			dependsOn: `deployment.name == "db" && version.tag == "v2"`,
+			setup:     func(w *fxWorld) { jobOn(w, "db", "cluster-1", "j1", model.JobSuccessful, 0, time.Minute) },
+			want:      fxWant{outcome: fxPendingWait, msg: []string{"no deployment has a version that dependsOn"}},
+		},
+		{
 			name:      "no deployment matches",
 			dependsOn: `deployment.name == "nope"`,
 			want:      fxWant{outcome: fxDenied, msg: []string{`no deployment matches dependsOn "deployment.name == \"nope\""`}},

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -69,6 +70,9 @@ func evalEnvironmentProgression(in *Input, rule *model.PolicyRule) Result {
 		checks[i] = checkProgression(in, p, env, successes)
 	}
 	details := map[string]any{"environments": progressionDetails(checks)}
+	if p.RequireVerificationPassed {
+		details["requireVerificationPassed"] = true
+	}
 
 	var best *progressionCheck // passing environment that passed first
 	for _, c := range checks {
@@ -136,9 +140,11 @@ func dependencyEnvironments(r store.Reader, envID string, sel *model.Selector) (
 // that completed, and whether the rate, soak and age conditions hold now.
 func checkProgression(in *Input, p *model.EnvironmentProgressionRule, env *model.Environment, successes []string) *progressionCheck {
 	c := &progressionCheck{env: env}
-	key := "progression/" + env.ID + "/" + in.Target.DeploymentID + "/" + in.Version.ID + "/" + strings.Join(successes, ",")
+	key := "progression/" + env.ID + "/" + in.Target.DeploymentID + "/" + in.Version.ID + "/" + strings.Join(successes, ",") +
+		"/" + strconv.FormatBool(p.RequireVerificationPassed)
 	counts := memoized(in.Memo, key, func() progressionCounts {
-		return countSuccesses(in, store.TargetsByPair.Get(in.Reader, store.PairKey(env.ID, in.Target.DeploymentID)), successes)
+		return countSuccesses(in, store.TargetsByPair.Get(in.Reader, store.PairKey(env.ID, in.Target.DeploymentID)),
+			successes, p.RequireVerificationPassed)
 	})
 	c.total = counts.total
 	if c.total == 0 {
@@ -171,13 +177,19 @@ type progressionCounts struct {
 	latest    time.Time
 }
 
-func countSuccesses(in *Input, targets []*model.ReleaseTarget, successes []string) progressionCounts {
+// countSuccesses counts the targets with a job of the version in a success
+// status that completed; with verified, only jobs whose verification passed
+// count (see verificationPassed).
+func countSuccesses(in *Input, targets []*model.ReleaseTarget, successes []string, verified bool) progressionCounts {
 	out := progressionCounts{total: len(targets)}
 	versionOf := releaseVersionLookup(in.Reader)
 	for _, t := range targets {
 		var latest time.Time
 		for _, j := range store.JobsByTarget.Get(in.Reader, t.Key()) {
 			if j.CompletedAt.IsZero() || !slices.Contains(successes, j.Status) || versionOf(j.ReleaseID) != in.Version.ID {
+				continue
+			}
+			if verified && !verificationPassed(in.Reader, j.ID) {
 				continue
 			}
 			if j.CompletedAt.After(latest) {
@@ -192,6 +204,20 @@ func countSuccesses(in *Input, targets []*model.ReleaseTarget, successes []strin
 		}
 	}
 	return out
+}
+
+// verificationPassed reports whether a job was verified and every one of
+// its verifications passed. Unlike history.Verified, a job that had no
+// verification does not pass: requireVerificationPassed asks for evidence,
+// and a job without any gives none.
+func verificationPassed(r store.Reader, jobID string) bool {
+	vs := store.VerificationsByJob.Get(r, jobID)
+	for _, v := range vs {
+		if v.Status != model.VerificationPassed {
+			return false
+		}
+	}
+	return len(vs) > 0
 }
 
 // rateMet reports whether succeeded of total reaches percent; 0 means at
@@ -240,8 +266,12 @@ func progressionWaitReason(in *Input, p *model.EnvironmentProgressionRule, c *pr
 		if p.MinimumSuccessPercentage > 0 {
 			need = fmt.Sprintf("%g%%", p.MinimumSuccessPercentage)
 		}
-		return fmt.Sprintf("waiting for %s to succeed in %s (%d of %d targets, need %s)",
-			version, env, c.succeeded, c.total, need)
+		what := "succeed"
+		if p.RequireVerificationPassed {
+			what = "succeed and pass verification"
+		}
+		return fmt.Sprintf("waiting for %s to %s in %s (%d of %d targets, need %s)",
+			version, what, env, c.succeeded, c.total, need)
 	case !c.ageOK:
 		return fmt.Sprintf("latest success of %s in %s at %s is older than %dh",
 			version, env, clockTime(c.latest, in.Now), p.MaximumAgeHours)

@@ -58,6 +58,11 @@ var extras = map[reflect.Type][]extra{
 		{"reason", reflect.TypeFor[string]()},
 		{"nextEvaluationTime", reflect.TypeFor[*time.Time]()},
 	},
+	// The read API shows a run with its workflow jobs and their jobs
+	// (engine.WorkflowRunView); a run may be sent back as read.
+	reflect.TypeFor[model.WorkflowRun](): {
+		{"jobs", reflect.TypeFor[[]any]()},
+	},
 	// The soak time's corrected spelling, read by the rule's UnmarshalJSON.
 	reflect.TypeFor[model.EnvironmentProgressionRule](): {
 		{"minimumSoakTimeMinutes", reflect.TypeFor[int]()},

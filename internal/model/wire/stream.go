@@ -60,7 +60,7 @@ func pathOf(d *jsontext.Decoder, root string, n int) string {
 		if kind, _ := d.StackIndex(level); kind == '[' {
 			p += "[" + tok + "]"
 		} else {
-			p = keyPath(p, tok)
+			p = KeyPath(p, tok)
 		}
 	}
 	return p
@@ -119,7 +119,7 @@ func pointerPath(root string, ptr jsontext.Pointer) string {
 		if _, err := strconv.Atoi(tok); err == nil {
 			p += "[" + tok + "]"
 		} else {
-			p = keyPath(p, tok)
+			p = KeyPath(p, tok)
 		}
 	}
 	return p
@@ -139,9 +139,10 @@ func rootName(root string) string {
 	return root
 }
 
-// keyPath names the entry key of the object at path: as a field when it
-// reads like one, quoted in brackets otherwise.
-func keyPath(path, key string) string {
+// KeyPath names the entry key of the object at path, as errors name
+// fields: as a field when it reads like one, quoted in brackets otherwise
+// (metadata.team, metadata["a.b"]).
+func KeyPath(path, key string) string {
 	if key != "" && strings.IndexFunc(key, func(r rune) bool {
 		return !(r == '_' || r == '-' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z')
 	}) < 0 {
