@@ -356,8 +356,11 @@ func (e *Engine) applyIn(tx *store.Tx, ws *Workspace, ev Event, fn func(u *unit)
 	if err := u.reconcile(); err != nil {
 		return effects{}, err
 	}
-	if err := recordApplied(tx, ev); err != nil {
-		return effects{}, err
+	// A deletion leaves nothing of the workspace, its event ids included.
+	if !u.deleted {
+		if err := recordApplied(tx, ev); err != nil {
+			return effects{}, err
+		}
 	}
 	return effects{wakeAt: u.wakeAt, verifications: u.verifications, skipped: u.skipped}, nil
 }
@@ -425,4 +428,6 @@ type unit struct {
 	verifications []string
 	// skipped are the resources of provider sets that were not applied.
 	skipped []SkippedResource
+	// deleted is set when the event deleted the workspace.
+	deleted bool
 }
