@@ -73,6 +73,10 @@ func (e *Engine) ApplyRecords(ctx context.Context, wsID string, recs []Record) (
 	return outs, nil
 }
 
+// CheckWorkspaceID refuses a workspace id no database keeps (empty, a NUL,
+// too long) as EINVALID naming workspaceId.
+func CheckWorkspaceID(id string) error { return checkWorkspaceID(id) }
+
 // applyRecords is ApplyRecords' unit of work, under ws's writer.
 func (e *Engine) applyRecords(ctx context.Context, ws *Workspace, recs []Record) ([]RecordOutcome, error) {
 	tx := e.begin(ctx, ws, ws.Store())

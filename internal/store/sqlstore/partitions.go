@@ -204,3 +204,50 @@ func readDoc[T any](ctx context.Context, db *DB, t *store.Table[T], ws, id strin
 	}
 	return out, nil
 }
+
+// PartitionWorkspaces returns the stored workspaces fed from partition of
+// topic (they have a position there), and those fed from no partition yet
+// (written before intake from the log began), each sorted.
+func (db *DB) PartitionWorkspaces(ctx context.Context, topic string, partition int32) (fed, unfed []string, err error) {
+	ctx, cancel := db.bound(ctx)
+	defer cancel()
+	ph := db.be.placeholder
+	fedQ := `SELECT o."workspace_id" FROM "consumer_offset" o WHERE o."id" = ` + ph(1) +
+		` AND EXISTS (SELECT 1 FROM "workspace" w WHERE w."workspace_id" = o."workspace_id") ORDER BY 1`
+	unfedQ := `SELECT w."workspace_id" FROM "workspace" w WHERE NOT EXISTS ` +
+		`(SELECT 1 FROM "consumer_offset" o WHERE o."workspace_id" = w."workspace_id") ORDER BY 1`
+	if fed, err = db.be.queryStrings(ctx, fedQ, model.PartitionKey(topic, partition)); err == nil {
+		unfed, err = db.be.queryStrings(ctx, unfedQ)
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("workspaces of partition %s/%d: %w", topic, partition, db.fail(ctx, err))
+	}
+	return fed, unfed, nil
+}
+
+// FedFrom returns the partition of topic workspace ws was last fed from,
+// false when none.
+func (db *DB) FedFrom(ctx context.Context, ws, topic string) (int32, bool, error) {
+	ctx, cancel := db.bound(ctx)
+	defer cancel()
+	q := `SELECT "data" FROM "consumer_offset" WHERE "workspace_id" = ` + db.be.placeholder(1)
+	var best *model.ConsumerOffset
+	err := db.be.queryDocs(ctx, q, []any{ws}, func(doc []byte) error {
+		v, err := store.ConsumerOffsets.Decode(doc)
+		if err != nil {
+			return err
+		}
+		o := v.(*model.ConsumerOffset)
+		if o.Topic == topic && (best == nil || o.UpdatedAt.After(best.UpdatedAt)) {
+			best = o
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, false, fmt.Errorf("partition of %s: %w", ws, db.fail(ctx, err))
+	}
+	if best == nil {
+		return 0, false, nil
+	}
+	return best.Partition, true, nil
+}

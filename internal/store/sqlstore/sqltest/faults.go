@@ -108,3 +108,15 @@ func WaitingOn(t testing.TB, dsn, table string) bool {
 	})
 	return n > 0
 }
+
+// TerminateApplication ends every session of the PostgreSQL database of dsn
+// opened with application_name name, as the death of that process does:
+// their open transactions are rolled back.
+func TerminateApplication(t testing.TB, dsn, name string) {
+	t.Helper()
+	withConn(t, dsn, func(ctx context.Context, conn *pgx.Conn) error {
+		_, err := conn.Exec(ctx, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "+
+			"WHERE datname = current_database() AND application_name = $1", name)
+		return err
+	})
+}
