@@ -32,6 +32,9 @@ var routes = []struct{ method, pattern string }{
 	{"GET", "/v1/workspaces/{ws}/resources/{id}/relations"},
 	{"GET", "/v1/workspaces/{ws}/jobs"},
 	{"GET", "/v1/workspaces/{ws}/jobs/{id}"},
+	{"DELETE", "/v1/workspaces/{ws}"},
+	{"GET", "/v1/workspaces/{ws}/dead-letters"},
+	{"GET", "/v1/workspaces/{ws}/dead-letters/{id...}"},
 }
 
 var pathParam = regexp.MustCompile(`\{[^}]*\}`)

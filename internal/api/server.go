@@ -4,6 +4,7 @@ package api
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"crypto/subtle"
 	_ "embed"
@@ -53,6 +54,19 @@ type Config struct {
 	// /readyz: restoring, draining, the database cannot be written); always
 	// ready when nil.
 	Ready func() error
+	// Router, when set, says which process serves a workspace: requests
+	// for one another process owns are forwarded to it. Nil serves every
+	// workspace here.
+	Router Router
+	// Self is this process's advertised address, named in the requests it
+	// forwards.
+	Self string
+	// Submitter, when set, takes events requests (Kafka) instead of this
+	// process applying them.
+	Submitter Submitter
+	// Workspaces, when set, lists every stored workspace for GET
+	// /v1/workspaces (those not in memory too); nil lists memory.
+	Workspaces func(ctx context.Context) ([]*model.Workspace, error)
 }
 
 // Server is the HTTP API over one engine.
@@ -63,6 +77,7 @@ type Server struct {
 	mux     *http.ServeMux
 	metrics *metrics
 	outages *outages
+	fwd     *forwarder
 }
 
 // New returns the API for eng.
@@ -75,6 +90,7 @@ func New(eng *engine.Engine, cfg Config) *Server {
 	}
 	s := &Server{engine: eng, cfg: cfg, logger: cfg.Logger, mux: http.NewServeMux(), metrics: newMetrics(cfg.Registry),
 		outages: newOutages(cfg.Logger)}
+	s.fwd = newForwarder(cfg.Self, cfg.Registry, s.writeError)
 	s.routes()
 	return s
 }
@@ -147,25 +163,30 @@ func (s *Server) routes() {
 	if s.cfg.Registry != nil {
 		s.mux.Handle("GET /metrics", promhttp.HandlerFor(s.cfg.Registry, promhttp.HandlerOpts{}))
 	}
-	s.mux.Handle("POST /v1/workspaces/{ws}/events", s.auth(http.HandlerFunc(s.postEvents)))
+	// Events are produced to Kafka by whichever process receives them;
+	// without Kafka they go to the workspace's owner.
+	s.mux.Handle("POST /v1/workspaces/{ws}/events", s.auth(s.routed(s.cfg.Submitter == nil, http.HandlerFunc(s.postEvents))))
 	s.mux.Handle("GET /v1/workspaces", s.auth(http.HandlerFunc(s.listWorkspaces)))
-	s.mux.Handle("GET /v1/workspaces/{ws}/release-targets", s.auth(http.HandlerFunc(s.listReleaseTargets)))
-	s.mux.Handle("GET /v1/workspaces/{ws}/release-targets/{key}", s.auth(http.HandlerFunc(s.getReleaseTarget)))
-	s.mux.Handle("GET /v1/workspaces/{ws}/release-targets/{key}/evaluate", s.auth(http.HandlerFunc(s.evaluateReleaseTarget)))
-	s.mux.Handle("GET /v1/workspaces/{ws}/resources/{id}/relations", s.auth(http.HandlerFunc(s.resourceRelations)))
-	s.mux.Handle("GET /v1/workspaces/{ws}/jobs", s.auth(http.HandlerFunc(s.listJobs)))
-	s.mux.Handle("GET /v1/workspaces/{ws}/jobs/{id}", s.auth(http.HandlerFunc(s.getJob)))
-	s.mux.Handle("GET /v1/workspaces/{ws}/job-agents/{id}/jobs", s.auth(http.HandlerFunc(s.listAgentJobs)))
-	s.mux.Handle("POST /v1/workspaces/{ws}/jobs/{id}/claim", s.auth(http.HandlerFunc(s.claimJob)))
-	s.mux.Handle("POST /v1/workspaces/{ws}/jobs/{id}/heartbeat", s.auth(http.HandlerFunc(s.heartbeatJob)))
+	s.mux.Handle("DELETE /v1/workspaces/{ws}", s.auth(s.routed(s.cfg.Submitter == nil, http.HandlerFunc(s.deleteWorkspace))))
+	s.mux.Handle("GET /v1/workspaces/{ws}/release-targets", s.read(s.listReleaseTargets))
+	s.mux.Handle("GET /v1/workspaces/{ws}/release-targets/{key}", s.read(s.getReleaseTarget))
+	s.mux.Handle("GET /v1/workspaces/{ws}/release-targets/{key}/evaluate", s.read(s.evaluateReleaseTarget))
+	s.mux.Handle("GET /v1/workspaces/{ws}/resources/{id}/relations", s.read(s.resourceRelations))
+	s.mux.Handle("GET /v1/workspaces/{ws}/jobs", s.read(s.listJobs))
+	s.mux.Handle("GET /v1/workspaces/{ws}/jobs/{id}", s.read(s.getJob))
+	s.mux.Handle("GET /v1/workspaces/{ws}/job-agents/{id}/jobs", s.read(s.listAgentJobs))
+	s.mux.Handle("POST /v1/workspaces/{ws}/jobs/{id}/claim", s.auth(s.routed(true, http.HandlerFunc(s.claimJob))))
+	s.mux.Handle("POST /v1/workspaces/{ws}/jobs/{id}/heartbeat", s.auth(s.routed(true, http.HandlerFunc(s.heartbeatJob))))
 	if s.cfg.GitHubWebhookSecret != "" {
 		// Authenticated by GitHub's signature, not the bearer token.
 		s.mux.HandleFunc("POST /v1/webhooks/github", s.githubWebhook)
 	}
 	for name, c := range collections {
-		s.mux.Handle("GET /v1/workspaces/{ws}/"+name, s.auth(s.listCollection(c)))
-		s.mux.Handle("GET /v1/workspaces/{ws}/"+name+"/{id}", s.auth(s.getFromCollection(c)))
+		s.mux.Handle("GET /v1/workspaces/{ws}/"+name, s.auth(s.routed(false, s.listCollection(c))))
+		s.mux.Handle("GET /v1/workspaces/{ws}/"+name+"/{id}", s.auth(s.routed(false, s.getFromCollection(c))))
 	}
+	s.mux.Handle("GET /v1/workspaces/{ws}/dead-letters", s.auth(s.routed(false, s.listCollection(deadLetters))))
+	s.mux.Handle("GET /v1/workspaces/{ws}/dead-letters/{id...}", s.auth(s.routed(false, s.getFromCollection(deadLetters))))
 }
 
 // auth requires the configured bearer token (RFC 6750). The token is
@@ -219,6 +240,14 @@ func (s *Server) postEvents(w http.ResponseWriter, r *http.Request) {
 	events, err := ingest.Decode(body, ws)
 	if err != nil {
 		s.writeEventsError(w, r, err)
+		return
+	}
+	if s.cfg.Submitter != nil {
+		if err := engine.CheckWorkspaceID(ws); err != nil {
+			s.writeEventsError(w, r, err)
+			return
+		}
+		s.submitEvents(w, r, ws, body, len(events), start)
 		return
 	}
 	out, err := s.engine.ApplyBatch(r.Context(), ws, events)
