@@ -19,7 +19,9 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/agents/dispatch"
 	"github.com/gatehouse-dev/gatehouse/internal/api"
 	"github.com/gatehouse-dev/gatehouse/internal/engine"
+	"github.com/gatehouse-dev/gatehouse/internal/ingest/kafka"
 	"github.com/gatehouse-dev/gatehouse/internal/model"
+	"github.com/gatehouse-dev/gatehouse/internal/ownership"
 	"github.com/gatehouse-dev/gatehouse/internal/secrets"
 	"github.com/gatehouse-dev/gatehouse/internal/store/sqlstore"
 )
@@ -49,6 +51,21 @@ type Config struct {
 	// GitHubWebhookSecret verifies GitHub's workflow_run webhooks; the
 	// route is off without it.
 	GitHubWebhookSecret string
+	// AdvertiseAddr is where the other processes reach this one's API
+	// (forwarded requests); the listen address when empty.
+	AdvertiseAddr string
+	// LeaseTTL and LeaseRenew time workspace leases (PostgreSQL).
+	LeaseTTL, LeaseRenew time.Duration
+	// WorkspaceIdle is how long a workspace holding nothing stays in
+	// memory untouched; 0 keeps every workspace.
+	WorkspaceIdle time.Duration
+	// KafkaBrokers, when set, feed the engine from KafkaTopic as a member
+	// of KafkaGroup; HTTP events are produced there and answered within
+	// KafkaAnswerTimeout.
+	KafkaBrokers       []string
+	KafkaTopic         string
+	KafkaGroup         string
+	KafkaAnswerTimeout time.Duration
 }
 
 // defaultProbeInterval is often enough for a load balancer to stop sending
@@ -60,7 +77,9 @@ const defaultProbeInterval = 5 * time.Second
 // working directory.
 func DefaultConfig() Config {
 	return Config{Addr: "127.0.0.1:8080", DB: "sqlite:gatehouse.db", MaxBodyBytes: api.DefaultMaxBodyBytes, LogFormat: "text",
-		DBTimeout: sqlstore.DefaultTimeout, ShutdownTimeout: 30 * time.Second, EventIDRetention: engine.DefaultEventIDRetention}
+		DBTimeout: sqlstore.DefaultTimeout, ShutdownTimeout: 30 * time.Second, EventIDRetention: engine.DefaultEventIDRetention,
+		LeaseTTL: ownership.DefaultLeaseTTL, LeaseRenew: ownership.DefaultLeaseRenew, WorkspaceIdle: 30 * time.Minute,
+		KafkaTopic: kafka.DefaultTopic, KafkaGroup: kafka.DefaultGroup, KafkaAnswerTimeout: kafka.DefaultAnswerTimeout}
 }
 
 // Validate checks the values no flag parser checks, naming the flag and its
@@ -82,7 +101,7 @@ func (c Config) Validate() error {
 	if c.ShutdownTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("--shutdown-timeout (GATEHOUSE_SHUTDOWN_TIMEOUT): must be positive, got %s", c.ShutdownTimeout))
 	}
-	return errors.Join(errs...)
+	return errors.Join(append(errs, c.validateOwnership()...)...)
 }
 
 // Lifecycle phases, as /readyz reports them.
@@ -112,6 +131,8 @@ type Main struct {
 	probes     sync.WaitGroup
 	// stopTracing flushes spans still buffered.
 	stopTracing func(context.Context) error
+	// own is this process's share of the workspaces.
+	own owners
 }
 
 // Open connects the database and checks that it can be written and that
@@ -147,6 +168,10 @@ func Open(ctx context.Context, cfg Config) (*Main, error) {
 		}
 		ecfg.Sealer = sealer
 	}
+	if err := m.lockDatabase(); err != nil {
+		m.Close()
+		return nil, err
+	}
 	if cfg.DB != "memory" {
 		if err := m.openDB(ctx, sealer); err != nil {
 			m.Close()
@@ -154,24 +179,40 @@ func Open(ctx context.Context, cfg Config) (*Main, error) {
 		}
 		ecfg.Persister, ecfg.Loader = m.db, m.db
 	}
-	m.engine = engine.New(ecfg)
-	m.engine.Refuse(engine.ErrRestoring)
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	var opener dispatch.Opener
-	if sealer != nil {
-		opener = sealer
-	}
-	m.dispatcher.Store(dispatch.New(dispatch.Config{Engine: m.engine, Agents: registry, Opener: opener, Logger: m.logger,
-		Registerer: reg}))
-	handler := api.New(m.engine, api.Config{MaxBodyBytes: cfg.MaxBodyBytes, Token: cfg.Token, Logger: m.logger,
-		Registry: reg, Ready: m.readiness, Agents: registry, Opener: opener, GitHubWebhookSecret: cfg.GitHubWebhookSecret})
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		m.Close()
 		return nil, fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
 	m.listener = ln
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if err := m.setupOwnership(reg); err != nil {
+		m.Close()
+		return nil, err
+	}
+	m.wireOwnership(&ecfg)
+	m.engine = engine.New(ecfg)
+	m.engine.Refuse(engine.ErrRestoring)
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "gatehouse_workspaces_loaded",
+		Help: "Workspaces held in memory."}, func() float64 { return float64(m.engine.Loaded()) }))
+	var opener dispatch.Opener
+	if sealer != nil {
+		opener = sealer
+	}
+	dcfg := dispatch.Config{Engine: m.engine, Agents: registry, Opener: opener, Logger: m.logger, Registerer: reg}
+	if m.own.leases != nil {
+		dcfg.Owns = m.own.leases.Owns
+	}
+	m.dispatcher.Store(dispatch.New(dcfg))
+	if err := m.openIntake(ctx, reg); err != nil {
+		m.Close()
+		return nil, err
+	}
+	acfg := api.Config{MaxBodyBytes: cfg.MaxBodyBytes, Token: cfg.Token, Logger: m.logger,
+		Registry: reg, Ready: m.readiness, Agents: registry, Opener: opener, GitHubWebhookSecret: cfg.GitHubWebhookSecret}
+	m.apiOwnership(&acfg)
+	handler := api.New(m.engine, acfg)
 	m.server = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
 	m.served = make(chan error, 1)
 	go func() { m.served <- m.server.Serve(ln) }()
@@ -205,7 +246,15 @@ func (m *Main) Addr() string { return m.listener.Addr().String() }
 // returns nil when everything in hand finished.
 func (m *Main) Run(ctx context.Context) error {
 	m.logger.Info("restoring workspaces", "addr", m.Addr(), "db", redactDSN(m.cfg.DB))
-	if err := m.engine.Restore(ctx); err != nil {
+	err := m.takeStored(ctx)
+	if err == nil {
+		err = m.engine.Restore(ctx)
+	}
+	consumed := make(chan struct{})
+	intake, stopIntake := context.WithCancel(context.Background())
+	defer stopIntake()
+	if err != nil {
+		close(consumed)
 		if ctx.Err() == nil {
 			return err
 		}
@@ -214,9 +263,11 @@ func (m *Main) Run(ctx context.Context) error {
 		// The outbox is read once everything is loaded: jobs committed
 		// before a crash are handed over now.
 		m.dispatcher.Load().Start()
+		m.startOwnership()
 		m.engine.Accept()
+		m.consume(intake, consumed)
 		m.phase.Store(phaseServing)
-		m.logger.Info("serving", "addr", m.Addr(), "db", redactDSN(m.cfg.DB))
+		m.logger.Info("serving", "addr", m.Addr(), "advertise", m.own.advertise, "db", redactDSN(m.cfg.DB))
 	}
 	select {
 	case err := <-m.served:
@@ -230,9 +281,12 @@ func (m *Main) Run(ctx context.Context) error {
 	m.logger.Info("draining", "timeout", m.cfg.ShutdownTimeout)
 	drain, cancel := context.WithTimeout(context.Background(), m.cfg.ShutdownTimeout)
 	defer cancel()
+	stopIntake()
+	<-consumed
 	if err := m.engine.Drain(drain); err != nil {
 		return fmt.Errorf("shutdown after %s: %w", m.cfg.ShutdownTimeout, err)
 	}
+	m.leaveGroup()
 	if err := m.server.Shutdown(drain); err != nil {
 		return fmt.Errorf("shutdown after %s: %w", m.cfg.ShutdownTimeout, err)
 	}
@@ -292,12 +346,14 @@ func (m *Main) Close() {
 	if m.server != nil {
 		_ = m.server.Close()
 	}
+	m.leaveGroup()
 	if d := m.dispatcher.Load(); d != nil {
 		d.Close() // before the engine: it records outcomes through it
 	}
 	if m.engine != nil {
 		m.engine.Close()
 	}
+	m.stopOwnership()
 	if m.listener != nil {
 		_ = m.listener.Close()
 	}

@@ -2,6 +2,8 @@ package api
 
 import (
 	"context"
+	"errors"
+	"net"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
@@ -22,6 +24,13 @@ type Router interface {
 	Route(ctx context.Context, ws string, write bool) (string, error)
 }
 
+// TakerOver is a Router that can take a workspace over when its owner does
+// not answer: a process that died keeps its lease until the lease runs
+// out, and its workspaces would answer 503 until then.
+type TakerOver interface {
+	TakeOver(ctx context.Context, ws string) error
+}
+
 // forwardedHeader marks a request one process forwarded to another: it is
 // never forwarded again, so two processes that disagree about an owner for
 // a moment answer 503 instead of passing a request back and forth.
@@ -40,12 +49,17 @@ func newForwarder(self string, reg *prometheus.Registry, onError func(http.Respo
 	f := &forwarder{self: self, proxies: map[string]*httputil.ReverseProxy{}, onError: onError,
 		count: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gatehouse_forwarded_requests_total",
 			Help: "Requests for a workspace another process owns, by outcome: forwarded, unreachable (the owner did " +
-				"not answer), refused (forwarded to this process, which does not own it either)."}, []string{"outcome"})}
+				"not answer), taken_over (nothing listened there: the workspace was taken and served here), refused " +
+				"(forwarded to this process, which does not own it either)."}, []string{"outcome"})}
 	if reg != nil {
 		reg.MustRegister(f.count)
 	}
 	return f
 }
+
+// takeOverKey carries, in a forwarded request's context, how to take its
+// workspace over and serve it here.
+type takeOverKey struct{}
 
 // proxy returns the reverse proxy to addr, made once.
 func (f *forwarder) proxy(addr string) *httputil.ReverseProxy {
@@ -62,6 +76,13 @@ func (f *forwarder) proxy(addr string) *httputil.ReverseProxy {
 		},
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			f.count.WithLabelValues("unreachable").Inc()
+			// A request that never left (the dial failed) is served here
+			// once the workspace is taken over.
+			var op *net.OpError
+			if takeOver, ok := r.Context().Value(takeOverKey{}).(func() bool); ok &&
+				errors.As(err, &op) && op.Op == "dial" && takeOver() {
+				return
+			}
 			f.onError(w, r, model.Errorf(model.EUNAVAILABLE, "the owner of workspace %s, at %s, did not answer: %v; retry shortly",
 				r.PathValue("ws"), addr, err))
 		},
@@ -71,12 +92,24 @@ func (f *forwarder) proxy(addr string) *httputil.ReverseProxy {
 }
 
 // routed serves a workspace's request here when this process owns the
-// workspace, and forwards it to its owner otherwise.
+// workspace, and forwards it to its owner otherwise. An owner that cannot
+// be reached at all (nothing listens there: it died) is taken over when
+// the router can, and the request served here.
 func (s *Server) routed(write bool, next http.Handler) http.Handler {
 	if s.cfg.Router == nil {
 		return next
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if t, ok := s.cfg.Router.(TakerOver); ok {
+			r = r.WithContext(context.WithValue(r.Context(), takeOverKey{}, func() bool {
+				if t.TakeOver(r.Context(), r.PathValue("ws")) != nil {
+					return false
+				}
+				s.fwd.count.WithLabelValues("taken_over").Inc()
+				next.ServeHTTP(w, r)
+				return true
+			}))
+		}
 		ws := r.PathValue("ws")
 		addr, err := s.cfg.Router.Route(r.Context(), ws, write)
 		switch {

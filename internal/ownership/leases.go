@@ -2,8 +2,6 @@ package ownership
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"log/slog"
 	"slices"
 	"sync"
@@ -275,16 +273,12 @@ func (l *Leases) adopt(ctx context.Context) {
 	}
 }
 
-// ErrSelfHeld is in the chain of Route's error when a previous process at
-// this same address still holds the lease (it was killed and this one
-// started in its place): forwarding would come back here.
-var ErrSelfHeld = errors.New("held by a previous process at this address")
-
 // Route says which process serves workspace ws: "" for this one (it holds
 // the lease, or took it now), else the advertised address of the process
 // holding it. A write takes the lease of a workspace nobody holds, stored
 // or not; a read takes it only for a stored workspace (stored reports
-// whether it is), and for one not stored answers ENOTFOUND.
+// whether it is), and for one not stored answers ENOTFOUND. A lease held at
+// this process's own address is a dead predecessor's, and is taken.
 func (l *Leases) Route(ctx context.Context, ws string, write bool, stored func(context.Context, string) (bool, error)) (string, error) {
 	if l.Owns(ws) {
 		return "", nil
@@ -292,11 +286,7 @@ func (l *Leases) Route(ctx context.Context, ws string, write bool, stored func(c
 	for attempt := 0; attempt < 3; attempt++ {
 		h, err := l.cfg.Store.LeaseOf(ctx, ws)
 		switch {
-		case err == nil && h.Live && h.Owner != l.cfg.Owner && h.Address == l.cfg.Address:
-			return "", fmt.Errorf("%w: %w", model.Errorf(model.EUNAVAILABLE,
-				"workspace %s is held by a previous process at this address until its lease runs out (at most %s); retry shortly",
-				ws, l.cfg.TTL), ErrSelfHeld)
-		case err == nil && h.Live && h.Owner != l.cfg.Owner:
+		case err == nil && h.Live && h.Owner != l.cfg.Owner && h.Address != l.cfg.Address:
 			return h.Address, nil
 		case err != nil && model.ErrorCode(err) != model.ENOTFOUND:
 			return "", err
@@ -320,4 +310,18 @@ func (l *Leases) Route(ctx context.Context, ws string, write bool, stored func(c
 		// Another process took it between the look and the take: ask again.
 	}
 	return "", model.Errorf(model.EUNAVAILABLE, "workspace %s is changing owners; retry shortly", ws)
+}
+
+// TakeOver takes the lease of ws by force: its holder did not answer a
+// request forwarded to it. If it lives after all, its next commit is
+// fenced and it gives the workspace up.
+func (l *Leases) TakeOver(ctx context.Context, ws string) error {
+	taken, err := l.Take(ctx, []string{ws}, true)
+	if err == nil && len(taken) == 0 {
+		err = model.Errorf(model.EUNAVAILABLE, "workspace %s could not be taken over; retry shortly", ws)
+	}
+	if err == nil {
+		l.log.Warn("took over a workspace whose owner did not answer", "workspace", ws)
+	}
+	return err
 }

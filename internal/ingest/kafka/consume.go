@@ -51,6 +51,9 @@ func (in *Intake) Run(ctx context.Context) error {
 // floor. It returns errStopped when ctx ended or the engine refused
 // events; the records not applied are applied by whoever consumes next.
 func (in *Intake) round(ctx context.Context, fetches kgo.Fetches) error {
+	// Records begun are finished even when ctx ends meanwhile: a commit
+	// cut short would leave its outcome unknown. ctx only stops retries.
+	work := context.WithoutCancel(ctx)
 	var wg sync.WaitGroup
 	var stopped sync.Once
 	var stop error
@@ -59,7 +62,7 @@ func (in *Intake) round(ctx context.Context, fetches kgo.Fetches) error {
 			return
 		}
 		wg.Go(func() {
-			if err := in.partition(ctx, fp.Partition, fp.Records); err != nil {
+			if err := in.partition(ctx, work, fp.Partition, fp.Records); err != nil {
 				stopped.Do(func() { stop = err })
 				return
 			}
@@ -73,7 +76,7 @@ func (in *Intake) round(ctx context.Context, fetches kgo.Fetches) error {
 
 // partition applies the records of one partition, grouped by workspace,
 // and raises the partition's floor past them once every group committed.
-func (in *Intake) partition(ctx context.Context, p int32, recs []*kgo.Record) error {
+func (in *Intake) partition(ctx, work context.Context, p int32, recs []*kgo.Record) error {
 	groups, order, orphans := in.group(p, recs)
 	sem := make(chan struct{}, workspaceConcurrency)
 	var wg sync.WaitGroup
@@ -83,7 +86,7 @@ func (in *Intake) partition(ctx context.Context, p int32, recs []*kgo.Record) er
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			if err := in.apply(ctx, p, ws, groups[ws]); err != nil {
+			if err := in.apply(ctx, work, p, ws, groups[ws]); err != nil {
 				mu.Lock()
 				stop = err
 				mu.Unlock()
@@ -96,7 +99,7 @@ func (in *Intake) partition(ctx context.Context, p int32, recs []*kgo.Record) er
 	}
 	next := recs[len(recs)-1].Offset + 1
 	return in.retry(ctx, "raising a partition's floor", func() error {
-		return in.cfg.DB.AdvancePartition(ctx, in.cfg.Topic, p, next, orphans)
+		return in.cfg.DB.AdvancePartition(work, in.cfg.Topic, p, next, orphans)
 	})
 }
 
@@ -132,14 +135,14 @@ func (in *Intake) group(p int32, recs []*kgo.Record) (map[string][]engine.Record
 // apply applies one workspace's records of a round, retrying while the
 // database cannot take them. A workspace whose lease is not this process's
 // is taken (by force: its partition is assigned here) and tried again.
-func (in *Intake) apply(ctx context.Context, p int32, ws string, recs []engine.Record) error {
+func (in *Intake) apply(ctx, work context.Context, p int32, ws string, recs []engine.Record) error {
 	if in.cfg.Leases != nil && !in.cfg.Leases.Owns(ws) {
-		if _, err := in.cfg.Leases.Take(ctx, []string{ws}, true); err != nil {
+		if _, err := in.cfg.Leases.Take(work, []string{ws}, true); err != nil {
 			in.log.Warn("taking a workspace's lease failed; retrying", "workspace", ws, "err", err)
 		}
 	}
 	in.hold(p, ws)
-	outs, err := in.applyRecords(ctx, ws, recs)
+	outs, err := in.applyRecords(ctx, work, ws, recs)
 	if err != nil {
 		return err
 	}
@@ -164,16 +167,16 @@ func (in *Intake) apply(ctx context.Context, p int32, ws string, recs []engine.R
 // reason (a constraint the database enforces), they are applied one at a
 // time, and a record refused alone is kept as a dead letter with why: one
 // bad record never holds up a partition.
-func (in *Intake) applyRecords(ctx context.Context, ws string, recs []engine.Record) ([]engine.RecordOutcome, error) {
+func (in *Intake) applyRecords(ctx, work context.Context, ws string, recs []engine.Record) ([]engine.RecordOutcome, error) {
 	var outs []engine.RecordOutcome
 	var refused error
 	err := in.retry(ctx, "applying records", func() error {
 		var err error
-		outs, err = in.cfg.Engine.ApplyRecords(ctx, ws, recs)
+		outs, err = in.cfg.Engine.ApplyRecords(work, ws, recs)
 		switch {
 		case errors.Is(err, engine.ErrNotOwner), errors.Is(err, store.ErrFenced):
 			if in.cfg.Leases != nil {
-				_, _ = in.cfg.Leases.Take(ctx, []string{ws}, true)
+				_, _ = in.cfg.Leases.Take(work, []string{ws}, true)
 			}
 		case err != nil && model.ErrorCode(err) != model.EUNAVAILABLE:
 			refused, err = err, nil
@@ -186,14 +189,14 @@ func (in *Intake) applyRecords(ctx context.Context, ws string, recs []engine.Rec
 	if len(recs) == 1 && recs[0].Invalid == nil {
 		alone := recs[0]
 		alone.Events, alone.Invalid = nil, refused
-		return in.applyRecords(ctx, ws, []engine.Record{alone})
+		return in.applyRecords(ctx, work, ws, []engine.Record{alone})
 	}
 	if len(recs) == 1 {
 		return nil, refused
 	}
 	outs = outs[:0]
 	for _, r := range recs {
-		out, err := in.applyRecords(ctx, ws, []engine.Record{r})
+		out, err := in.applyRecords(ctx, work, ws, []engine.Record{r})
 		if err != nil {
 			return nil, err
 		}

@@ -61,8 +61,10 @@ func (db *DB) fence(ctx context.Context, exec execFunc, ws string, l store.Lease
 
 // TakeLeases makes owner, serving at address, the holder of the leases of
 // ids for ttl and returns the epoch of each lease it holds afterwards. A
-// lease is taken when it is free: never taken, released, run out, or held
-// by owner already (then it is extended at the same epoch). With force it is
+// lease is taken when it is free: never taken, released, run out, held by
+// owner already (then it is extended at the same epoch), or held by another
+// owner at this same address (a process that died and whose address this
+// one now serves: advertised addresses name one live process). With force it is
 // taken from a live holder too (a Kafka partition was assigned: the group
 // decides, and the old holder's commits are fenced from now on). Every
 // taking from another holder, or after a lapse, raises the epoch. The ids
@@ -79,7 +81,7 @@ func (db *DB) TakeLeases(ctx context.Context, owner, address string, ids []strin
 		ON CONFLICT ("workspace_id") DO UPDATE SET "owner" = excluded."owner", "address" = excluded."address",
 			"epoch" = CASE WHEN l."owner" = excluded."owner" AND l."expires_at" > now() THEN l."epoch" ELSE l."epoch" + 1 END,
 			"expires_at" = excluded."expires_at"
-		WHERE $5 OR l."owner" = excluded."owner" OR l."expires_at" <= now()
+		WHERE $5 OR l."owner" = excluded."owner" OR l."expires_at" <= now() OR l."address" = excluded."address"
 		RETURNING "workspace_id", "epoch"`, ids, owner, address, ttl.Milliseconds(), force)
 	if err != nil {
 		return nil, fmt.Errorf("take leases: %w", db.fail(ctx, err))

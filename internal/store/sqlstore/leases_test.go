@@ -37,7 +37,8 @@ func take(t *testing.T, db *sqlstore.DB, owner, ws string, force bool) (int64, b
 
 // TestDB_Leases: a lease is taken when free, extended by its holder at the
 // same epoch, refused to others while live, and taken at a higher epoch by
-// force, after it ran out, or after it was released.
+// force, after it ran out, after it was released, or by a successor at
+// the holder's address.
 func TestDB_Leases(t *testing.T) {
 	db, dsn := openPostgres(t)
 	ctx := context.Background()
@@ -46,9 +47,11 @@ func TestDB_Leases(t *testing.T) {
 		what  string
 		do    func()
 		owner string
-		force bool
-		epoch int64
-		taken bool
+		// address is where owner serves; owner:8080 when empty.
+		address string
+		force   bool
+		epoch   int64
+		taken   bool
 	}{
 		{what: "free", owner: "a", epoch: 1, taken: true},
 		{what: "held by a, asked by a", owner: "a", epoch: 1, taken: true},
@@ -61,26 +64,36 @@ func TestDB_Leases(t *testing.T) {
 			}
 		}, owner: "b", epoch: 4, taken: true},
 		{what: "run out, asked by its holder", do: func() { sqltest.ExpireLeases(t, dsn, ws) }, owner: "b", epoch: 5, taken: true},
+		{what: "held by b, asked by a successor at b's address", owner: "b2", address: "b:8080", epoch: 6, taken: true},
+		{what: "held by b2, asked by a", owner: "a", taken: false},
 	}
 	for _, s := range steps {
 		if s.do != nil {
 			s.do()
 		}
-		epoch, taken := take(t, db, s.owner, ws, s.force)
+		addr := s.address
+		if addr == "" {
+			addr = s.owner + ":8080"
+		}
+		got, err := db.TakeLeases(ctx, s.owner, addr, []string{ws}, time.Minute, s.force)
+		if err != nil {
+			t.Fatal(err)
+		}
+		epoch, taken := got[ws]
 		if taken != s.taken || (taken && epoch != s.epoch) {
 			t.Errorf("%s: taken %v at epoch %d, want taken %v at %d", s.what, taken, epoch, s.taken, s.epoch)
 		}
 	}
 	h, err := db.LeaseOf(ctx, ws)
-	if err != nil || h.Owner != "b" || h.Address != "b:8080" || h.Epoch != 5 || !h.Live {
+	if err != nil || h.Owner != "b2" || h.Address != "b:8080" || h.Epoch != 6 || !h.Live {
 		t.Errorf("LeaseOf: %+v %v", h, err)
 	}
 	if _, err := db.LeaseOf(ctx, "ws-never"); model.ErrorCode(err) != model.ENOTFOUND {
 		t.Errorf("LeaseOf a workspace never leased: %v, want ENOTFOUND", err)
 	}
 
-	renewed, err := db.RenewLeases(ctx, "b", []string{ws}, time.Minute)
-	if err != nil || renewed[ws] != 5 {
+	renewed, err := db.RenewLeases(ctx, "b2", []string{ws}, time.Minute)
+	if err != nil || renewed[ws] != 6 {
 		t.Errorf("renewal by the holder: %v %v", renewed, err)
 	}
 	if renewed, _ := db.RenewLeases(ctx, "a", []string{ws}, time.Minute); len(renewed) != 0 {
@@ -90,10 +103,10 @@ func TestDB_Leases(t *testing.T) {
 	if lapsed, err := db.LapsedLeases(ctx); err != nil || len(lapsed) != 1 || lapsed[0] != ws {
 		t.Errorf("LapsedLeases: %v %v", lapsed, err)
 	}
-	if renewed, _ := db.RenewLeases(ctx, "b", []string{ws}, time.Minute); len(renewed) != 0 {
+	if renewed, _ := db.RenewLeases(ctx, "b2", []string{ws}, time.Minute); len(renewed) != 0 {
 		t.Errorf("renewal of a lease that ran out: %v, want none (it is lost)", renewed)
 	}
-	if err := db.ReleaseLeases(ctx, "b", []string{ws}); err != nil {
+	if err := db.ReleaseLeases(ctx, "b2", []string{ws}); err != nil {
 		t.Fatal(err)
 	}
 	if lapsed, _ := db.LapsedLeases(ctx); len(lapsed) != 0 {

@@ -160,6 +160,26 @@ func (db *DB) Holds(ctx context.Context, ws string) (bool, error) {
 	return len(ids) > 0, nil
 }
 
+// WorkspaceRecords returns every stored workspace, by id.
+func (db *DB) WorkspaceRecords(ctx context.Context) ([]*model.Workspace, error) {
+	ctx, cancel := db.bound(ctx)
+	defer cancel()
+	q := `SELECT "data" FROM "workspace" ORDER BY "workspace_id"`
+	var out []*model.Workspace
+	err := db.be.queryDocs(ctx, q, nil, func(doc []byte) error {
+		v, err := store.Workspaces.Decode(doc)
+		if err != nil {
+			return err
+		}
+		out = append(out, v.(*model.Workspace))
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list workspaces: %w", db.fail(ctx, err))
+	}
+	return out, nil
+}
+
 // OrphanDeadLetters returns the dead letters of records that named no
 // usable workspace, oldest first.
 func (db *DB) OrphanDeadLetters(ctx context.Context) ([]*model.DeadLetter, error) {
