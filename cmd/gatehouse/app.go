@@ -66,6 +66,8 @@ type Config struct {
 	KafkaTopic         string
 	KafkaGroup         string
 	KafkaAnswerTimeout time.Duration
+	// KafkaSessionTimeout is how long the group waits for a silent member.
+	KafkaSessionTimeout time.Duration
 }
 
 // defaultProbeInterval is often enough for a load balancer to stop sending
@@ -79,7 +81,8 @@ func DefaultConfig() Config {
 	return Config{Addr: "127.0.0.1:8080", DB: "sqlite:gatehouse.db", MaxBodyBytes: api.DefaultMaxBodyBytes, LogFormat: "text",
 		DBTimeout: sqlstore.DefaultTimeout, ShutdownTimeout: 30 * time.Second, EventIDRetention: engine.DefaultEventIDRetention,
 		LeaseTTL: ownership.DefaultLeaseTTL, LeaseRenew: ownership.DefaultLeaseRenew, WorkspaceIdle: 30 * time.Minute,
-		KafkaTopic: kafka.DefaultTopic, KafkaGroup: kafka.DefaultGroup, KafkaAnswerTimeout: kafka.DefaultAnswerTimeout}
+		KafkaTopic: kafka.DefaultTopic, KafkaGroup: kafka.DefaultGroup, KafkaAnswerTimeout: kafka.DefaultAnswerTimeout,
+		KafkaSessionTimeout: 45 * time.Second}
 }
 
 // Validate checks the values no flag parser checks, naming the flag and its

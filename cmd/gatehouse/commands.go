@@ -69,6 +69,8 @@ func newServeCommand() *cobra.Command {
 	f.StringVar(&cfg.KafkaGroup, "kafka-group", cfg.KafkaGroup, "Kafka consumer group the processes share (GATEHOUSE_KAFKA_GROUP)")
 	f.DurationVar(&cfg.KafkaAnswerTimeout, "kafka-answer-timeout", cfg.KafkaAnswerTimeout,
 		"with Kafka, how long an HTTP events request waits for its owner to commit before 504 (GATEHOUSE_KAFKA_ANSWER_TIMEOUT)")
+	f.DurationVar(&cfg.KafkaSessionTimeout, "kafka-session-timeout", cfg.KafkaSessionTimeout,
+		"how long the consumer group waits for a silent process before moving its partitions (GATEHOUSE_KAFKA_SESSION_TIMEOUT)")
 	cmd.PreRunE = func(*cobra.Command, []string) error { return bindEnv(f) }
 	return cmd
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"strconv"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/twmb/franz-go/pkg/kfake"
@@ -33,7 +34,10 @@ func newKafkaDevCommand() *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("--addr: port %q: %w", port, err)
 			}
+			// Groups take session timeouts down to a second, so that a
+			// killed member's partitions move within seconds in tests.
 			c, err := kfake.NewCluster(kfake.Ports(p), kfake.SeedTopics(partitions, topic),
+				kfake.GroupMinSessionTimeout(time.Second),
 				kfake.ListenFn(func(network, _ string) (net.Listener, error) {
 					return net.Listen(network, net.JoinHostPort(host, port))
 				}))

@@ -132,3 +132,13 @@ func (s *Server) routed(write bool, next http.Handler) http.Handler {
 // read is a workspace read route: authenticated, and served by the
 // workspace's owner.
 func (s *Server) read(h http.HandlerFunc) http.Handler { return s.auth(s.routed(false, h)) }
+
+// write is a route of events: with a Submitter (Kafka) the process that
+// receives them hands them over; without, the workspace's owner applies
+// them.
+func (s *Server) write(h http.HandlerFunc) http.Handler {
+	if s.cfg.Submitter != nil {
+		return s.auth(h)
+	}
+	return s.auth(s.routed(true, h))
+}
