@@ -188,10 +188,10 @@ func (m *Main) startOwnership() {
 	}
 }
 
-// unloadIdle unloads, every tenth of the idle time (at most a minute), the
-// workspaces idle for longer.
+// unloadIdle unloads, every tenth of the idle time (at most a minute, at
+// least 10 ms), the workspaces idle for longer.
 func (m *Main) unloadIdle(ctx context.Context) {
-	tick := time.NewTicker(min(m.cfg.WorkspaceIdle/10, time.Minute))
+	tick := time.NewTicker(min(max(m.cfg.WorkspaceIdle/10, 10*time.Millisecond), time.Minute))
 	defer tick.Stop()
 	for {
 		select {

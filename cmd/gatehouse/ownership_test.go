@@ -175,3 +175,30 @@ func grepLines(text, prefix string) string {
 	}
 	return strings.Join(out, "\n")
 }
+
+// TestMain_IdleWorkspacesUnload: a workspace untouched for --workspace-idle
+// and holding nothing leaves memory (the gauge says so) and is loaded again,
+// whole, by the next read; one with a pending job stays.
+func TestMain_IdleWorkspacesUnload(t *testing.T) {
+	cfg := testConfig("sqlite:" + filepath.Join(t.TempDir(), "gatehouse.db"))
+	cfg.WorkspaceIdle = 50 * time.Millisecond
+	rm := startMainWith(t, cfg)
+	quiet := newAPIClient(t, rm.Addr(), "ws-quiet")
+	quiet.mustApply("system.created", fxSystem("sys"))
+	before := dumpState(t, quiet)
+	busy := newAPIClient(t, rm.Addr(), "ws-busy")
+	setupPipeline(busy)
+	busy.mustApply("resource.created", fxResource("r1", "Cluster", map[string]string{}))
+
+	waitFor(t, "the quiet workspace unloads", func() bool {
+		_, inMemory := rm.engine.Workspace("ws-quiet")
+		return !inMemory
+	})
+	if _, ok := rm.engine.Workspace("ws-busy"); !ok {
+		t.Error("the workspace with a pending job was unloaded")
+	}
+	if !strings.Contains(metrics(t, rm.Addr()), "gatehouse_workspaces_loaded 1") {
+		t.Errorf("gauge after the unload:\n%s", grepLines(metrics(t, rm.Addr()), "gatehouse_workspaces_loaded"))
+	}
+	assertSameState(t, "the quiet workspace read after its unload", dumpState(t, quiet), before)
+}

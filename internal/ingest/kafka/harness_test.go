@@ -90,6 +90,7 @@ type node struct {
 	done   chan error
 	dead   atomic.Bool
 	reg    *prometheus.Registry
+	once   sync.Once
 }
 
 // records returns the node's count of records consumed with outcome.
@@ -117,7 +118,7 @@ func registry(t testing.TB) agents.Registry {
 }
 
 // startNode starts a node named name on the PostgreSQL database of dsn.
-func startNode(t *testing.T, brokers []string, dsn, name string) *node {
+func startNode(t testing.TB, brokers []string, dsn, name string) *node {
 	t.Helper()
 	n := &node{name: name, done: make(chan error, 1), reg: prometheus.NewRegistry()}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -157,7 +158,10 @@ func startNode(t *testing.T, brokers []string, dsn, name string) *node {
 }
 
 // stop shuts a node down as SIGTERM does; a killed node is only let go.
-func (n *node) stop() {
+// Stopping twice does nothing more.
+func (n *node) stop() { n.once.Do(n.shutdown) }
+
+func (n *node) shutdown() {
 	n.cancel()
 	if n.dead.Load() {
 		// Its goroutines unwind against a database and a Kafka they can no
@@ -211,7 +215,7 @@ func (n *node) killMidBatch(t *testing.T, dsn string, at int64) (killed <-chan s
 
 // produce sends records (key, value) and returns the end offset of each
 // partition afterwards.
-func produce(t *testing.T, brokers []string, recs []*kgo.Record) map[int32]int64 {
+func produce(t testing.TB, brokers []string, recs []*kgo.Record) map[int32]int64 {
 	t.Helper()
 	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.RecordPartitioner(kgo.StickyKeyPartitioner(nil)))
 	if err != nil {

@@ -2,8 +2,11 @@ package kafka_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
+	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -188,5 +191,61 @@ func checkWorkspace(t *testing.T, db *sqlstore.DB, ws string, bad bool) {
 	pos, err := store.ConsumerOffsets.Get(snap, model.PartitionKey(topic, kafka.PartitionOf(ws, partitions)))
 	if err != nil || pos.Next == 0 {
 		t.Errorf("%s: no position in its partition: %v", ws, err)
+	}
+}
+
+// TestIntake_DatabaseOutagePausesConsumption: while the database refuses
+// every write, nothing is applied and nothing is skipped; once it takes
+// writes again consumption resumes where it stood and every record applies
+// once.
+func TestIntake_DatabaseOutagePausesConsumption(t *testing.T) {
+	dsn := sqltest.DSN(t, sqlstore.DialectPostgres)
+	brokers := newCluster(t, partitions)
+	n := startNode(t, brokers, dsn, "node-outage")
+	waitFor(t, "the node holds every partition", func() bool { return len(n.in.Assigned()) == partitions })
+	var refused atomic.Int64
+	down := func(int) error {
+		refused.Add(1)
+		return errors.New("connection refused")
+	}
+	n.hook.Store(&down)
+	const count = 10
+	var recs []*kgo.Record
+	for i := range count {
+		ws := workspaceID(i)
+		recs = append(recs, &kgo.Record{Key: []byte(ws), Value: value(t, pipeline(ws))},
+			&kgo.Record{Key: []byte(ws), Value: value(t, resource(ws, "r0"))})
+	}
+	ends := produce(t, brokers, recs)
+	waitFor(t, "writes are refused", func() bool { return refused.Load() > 3*count })
+	ctx := context.Background()
+	parts, err := n.db.Partitions(ctx, topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for p, end := range ends {
+		if parts[p].Next != 0 {
+			t.Errorf("partition %d advanced to %d (of %d) while the database refused writes", p, parts[p].Next, end)
+		}
+	}
+	n.hook.Store(nil)
+	waitFor(t, "every partition applied once the database is back", func() bool {
+		parts, err := n.db.Partitions(ctx, topic)
+		if err != nil {
+			return false
+		}
+		for p, end := range ends {
+			if parts[p].Next < end {
+				return false
+			}
+		}
+		return true
+	})
+	for i := range count {
+		rows := loadRows(t, n.db, workspaceID(i))
+		if !strings.Contains(rows["resource"], `"r0"`) || strings.Count(rows["job"], `"status":"pending"`) != 4 {
+			t.Errorf("%s after the outage: resources %.200s, jobs %d", workspaceID(i), rows["resource"],
+				strings.Count(rows["job"], `"status":"pending"`))
+		}
 	}
 }
