@@ -66,8 +66,9 @@ type Config struct {
 	KafkaTopic         string
 	KafkaGroup         string
 	KafkaAnswerTimeout time.Duration
-	// KafkaSessionTimeout is how long the group waits for a silent member.
-	KafkaSessionTimeout time.Duration
+	// KafkaSessionTimeout is how long the group waits for a silent member;
+	// KafkaRebalanceTimeout how long a rebalance waits for every member.
+	KafkaSessionTimeout, KafkaRebalanceTimeout time.Duration
 }
 
 // defaultProbeInterval is often enough for a load balancer to stop sending
@@ -82,7 +83,7 @@ func DefaultConfig() Config {
 		DBTimeout: sqlstore.DefaultTimeout, ShutdownTimeout: 30 * time.Second, EventIDRetention: engine.DefaultEventIDRetention,
 		LeaseTTL: ownership.DefaultLeaseTTL, LeaseRenew: ownership.DefaultLeaseRenew, WorkspaceIdle: 30 * time.Minute,
 		KafkaTopic: kafka.DefaultTopic, KafkaGroup: kafka.DefaultGroup, KafkaAnswerTimeout: kafka.DefaultAnswerTimeout,
-		KafkaSessionTimeout: 45 * time.Second}
+		KafkaSessionTimeout: 45 * time.Second, KafkaRebalanceTimeout: time.Minute}
 }
 
 // Validate checks the values no flag parser checks, naming the flag and its

@@ -71,6 +71,8 @@ func newServeCommand() *cobra.Command {
 		"with Kafka, how long an HTTP events request waits for its owner to commit before 504 (GATEHOUSE_KAFKA_ANSWER_TIMEOUT)")
 	f.DurationVar(&cfg.KafkaSessionTimeout, "kafka-session-timeout", cfg.KafkaSessionTimeout,
 		"how long the consumer group waits for a silent process before moving its partitions (GATEHOUSE_KAFKA_SESSION_TIMEOUT)")
+	f.DurationVar(&cfg.KafkaRebalanceTimeout, "kafka-rebalance-timeout", cfg.KafkaRebalanceTimeout,
+		"how long a rebalance waits for every process to finish its records in hand; a process dying mid-rebalance holds it up this long (GATEHOUSE_KAFKA_REBALANCE_TIMEOUT)")
 	cmd.PreRunE = func(*cobra.Command, []string) error { return bindEnv(f) }
 	return cmd
 }

@@ -110,7 +110,8 @@ func (m *Main) openIntake(ctx context.Context, reg prometheus.Registerer) error 
 	}
 	in, err := kafka.New(ctx, kafka.Config{Brokers: m.cfg.KafkaBrokers, Topic: m.cfg.KafkaTopic, Group: m.cfg.KafkaGroup,
 		Engine: m.engine, DB: m.db, Leases: m.own.leases, Owner: m.own.id, Address: m.own.advertise,
-		AnswerTimeout: m.cfg.KafkaAnswerTimeout, SessionTimeout: m.cfg.KafkaSessionTimeout, Logger: m.logger, Registerer: reg})
+		AnswerTimeout: m.cfg.KafkaAnswerTimeout, SessionTimeout: m.cfg.KafkaSessionTimeout, RebalanceTimeout: m.cfg.KafkaRebalanceTimeout,
+		Logger: m.logger, Registerer: reg})
 	if err != nil {
 		return fmt.Errorf("kafka: %w", err)
 	}
@@ -269,9 +270,9 @@ func (c Config) validateOwnership() []error {
 	if c.KafkaTopic == "" || c.KafkaGroup == "" {
 		errs = append(errs, errors.New("--kafka-topic and --kafka-group (GATEHOUSE_KAFKA_TOPIC, GATEHOUSE_KAFKA_GROUP): must not be empty"))
 	}
-	if c.KafkaSessionTimeout <= 0 {
-		errs = append(errs, fmt.Errorf("--kafka-session-timeout (GATEHOUSE_KAFKA_SESSION_TIMEOUT): must be positive, got %s",
-			c.KafkaSessionTimeout))
+	if c.KafkaSessionTimeout <= 0 || c.KafkaRebalanceTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("--kafka-session-timeout and --kafka-rebalance-timeout: must be positive, got %s and %s",
+			c.KafkaSessionTimeout, c.KafkaRebalanceTimeout))
 	}
 	if c.KafkaAnswerTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("--kafka-answer-timeout (GATEHOUSE_KAFKA_ANSWER_TIMEOUT): must be positive, got %s",

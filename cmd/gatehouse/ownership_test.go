@@ -148,9 +148,13 @@ func TestServe_KafkaGroupOneKilled(t *testing.T) {
 	bin := buildGatehouse(t)
 	dsn := sqltest.DSN(t, sqlstore.DialectPostgres)
 	brokers := startKafkaDev(t, bin)
-	args := []string{"--kafka-brokers", brokers, "--kafka-session-timeout", "2s"}
+	args := []string{"--kafka-brokers", brokers, "--kafka-session-timeout", "2s", "--kafka-rebalance-timeout", "5s"}
 	victim := startServer(t, bin, dsn, args...)
 	survivor := startServer(t, bin, dsn, args...)
+	waitFor(t, "the two processes share the partitions", func() bool {
+		return strings.Contains(metrics(t, victim.addr), "gatehouse_partitions_assigned 3") &&
+			strings.Contains(metrics(t, survivor.addr), "gatehouse_partitions_assigned 3")
+	})
 
 	c := newAPIClient(t, victim.addr, "ws-kafka")
 	setupPipeline(c)

@@ -40,6 +40,7 @@ func (in *Intake) Run(ctx context.Context) error {
 		})
 		err := in.round(ctx, fetches)
 		in.cl.AllowRebalance()
+		in.yield.Store(false)
 		if errors.Is(err, errStopped) {
 			return nil
 		}
@@ -55,15 +56,21 @@ func (in *Intake) round(ctx context.Context, fetches kgo.Fetches) error {
 	// cut short would leave its outcome unknown. ctx only stops retries.
 	work := context.WithoutCancel(ctx)
 	var wg sync.WaitGroup
-	var stopped sync.Once
+	var mu sync.Mutex
 	var stop error
+	rewind := map[int32]kgo.EpochOffset{}
 	fetches.EachPartition(func(fp kgo.FetchTopicPartition) {
 		if fp.Topic != in.cfg.Topic || len(fp.Records) == 0 {
 			return
 		}
 		wg.Go(func() {
 			if err := in.partition(ctx, work, fp.Partition, fp.Records); err != nil {
-				stopped.Do(func() { stop = err })
+				mu.Lock()
+				if stop == nil || errors.Is(err, errStopped) {
+					stop = err
+				}
+				rewind[fp.Partition] = kgo.EpochOffset{Epoch: -1, Offset: fp.Records[0].Offset}
+				mu.Unlock()
 				return
 			}
 			last := fp.Records[len(fp.Records)-1].Offset
@@ -71,6 +78,13 @@ func (in *Intake) round(ctx context.Context, fetches kgo.Fetches) error {
 		})
 	})
 	wg.Wait()
+	if errors.Is(stop, errYield) && len(rewind) > 0 {
+		// The client fetches on from where this round's records ended:
+		// what was left is read again, by this process if it keeps the
+		// partition (the positions skip what was applied), else by the
+		// next owner from the floor.
+		in.cl.SetOffsets(map[string]map[int32]kgo.EpochOffset{in.cfg.Topic: rewind})
+	}
 	return stop
 }
 
@@ -207,7 +221,8 @@ func (in *Intake) applyRecords(ctx, work context.Context, ws string, recs []engi
 
 // retry runs fn until it succeeds, waiting longer each time while it fails
 // as unavailable (the database is down: consumption pauses), and gives up
-// with errStopped when ctx ends or the engine refuses events.
+// with errStopped when ctx ends or the engine refuses events, and with
+// errYield when a rebalance is waiting for the round.
 func (in *Intake) retry(ctx context.Context, what string, fn func() error) error {
 	wait := minRetry
 	logged := false
@@ -221,6 +236,10 @@ func (in *Intake) retry(ctx context.Context, what string, fn func() error) error
 			return nil
 		case errors.Is(err, engine.ErrShuttingDown), ctx.Err() != nil, in.ctx.Err() != nil:
 			return errStopped
+		case in.yield.Load():
+			// A rebalance waits for this round: records not applied are
+			// left, rather than fought for with the partition's next owner.
+			return errYield
 		case !logged:
 			in.log.Error(what+" failed; consumption pauses and retries", "err", err)
 			logged = true

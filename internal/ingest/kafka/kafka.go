@@ -22,6 +22,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -87,7 +88,11 @@ type Config struct {
 	// before giving its partitions to the others (kgo's 45 s when zero);
 	// heartbeats go three times as often, at most every 3 s.
 	SessionTimeout time.Duration
-	Logger         *slog.Logger
+	// RebalanceTimeout is how long a rebalance waits for every member to
+	// finish its records in hand and rejoin (kgo's 60 s when zero): also
+	// how long a member that dies during a rebalance holds it up.
+	RebalanceTimeout time.Duration
+	Logger           *slog.Logger
 	// Registerer takes the metrics; none when nil.
 	Registerer prometheus.Registerer
 	// ClientOpts are added to the client's options (tests: dialers,
@@ -103,6 +108,8 @@ type Intake struct {
 	partitions int
 	metrics    *metrics
 	waiters    waiters
+	// yield is set while a rebalance waits for the round in hand.
+	yield atomic.Bool
 
 	mu sync.Mutex
 	// owned are the partitions assigned to this process, each with the
@@ -148,6 +155,7 @@ func New(ctx context.Context, cfg Config) (*Intake, error) {
 		kgo.OnPartitionsRevoked(in.revoked),
 		kgo.OnPartitionsLost(in.lost),
 		kgo.AdjustFetchOffsetsFn(in.seek),
+		kgo.OnPartitionsCallbackBlocked(func(context.Context, *kgo.Client) { in.yield.Store(true) }),
 		kgo.RecordPartitioner(kgo.StickyKeyPartitioner(nil)),
 		kgo.ProducerBatchMaxBytes(int32(cfg.MaxRecordBytes) + 1024),
 	}, cfg.ClientOpts...)
@@ -155,6 +163,10 @@ func New(ctx context.Context, cfg Config) (*Intake, error) {
 		opts = append(opts, kgo.SessionTimeout(cfg.SessionTimeout),
 			kgo.HeartbeatInterval(min(3*time.Second, cfg.SessionTimeout/3)))
 	}
+	if cfg.RebalanceTimeout > 0 {
+		opts = append(opts, kgo.RebalanceTimeout(cfg.RebalanceTimeout))
+	}
+	opts = append(opts, kgo.WithLogger(kgoLogger{in.log}))
 	cl, err := kgo.NewClient(opts...)
 	if err != nil {
 		in.cancel()
@@ -223,3 +235,23 @@ func (in *Intake) Close() {
 
 // errStopped ends a round when the engine takes no more events.
 var errStopped = errors.New("intake stopped")
+
+// errYield ends a round that a waiting rebalance should not wait for.
+var errYield = errors.New("a rebalance is waiting")
+
+// kgoLogger hands the Kafka client's warnings and errors to the process's
+// log; its informational lines (every rebalance step) go at debug level.
+type kgoLogger struct{ log *slog.Logger }
+
+func (kgoLogger) Level() kgo.LogLevel { return kgo.LogLevelInfo }
+
+func (l kgoLogger) Log(level kgo.LogLevel, msg string, keyvals ...any) {
+	switch level {
+	case kgo.LogLevelError:
+		l.log.Error("kafka client: "+msg, keyvals...)
+	case kgo.LogLevelWarn:
+		l.log.Warn("kafka client: "+msg, keyvals...)
+	default:
+		l.log.Debug("kafka client: "+msg, keyvals...)
+	}
+}

@@ -195,9 +195,10 @@ func checkWorkspace(t *testing.T, db *sqlstore.DB, ws string, bad bool) {
 }
 
 // TestIntake_DatabaseOutagePausesConsumption: while the database refuses
-// every write, nothing is applied and nothing is skipped; once it takes
-// writes again consumption resumes where it stood and every record applies
-// once.
+// a process's writes, nothing is applied and nothing is skipped; a process
+// joining meanwhile takes its share without waiting for the outage; once
+// the database takes writes again consumption resumes where it stood and
+// every record applies once.
 func TestIntake_DatabaseOutagePausesConsumption(t *testing.T) {
 	dsn := sqltest.DSN(t, sqlstore.DialectPostgres)
 	brokers := newCluster(t, partitions)
@@ -228,6 +229,14 @@ func TestIntake_DatabaseOutagePausesConsumption(t *testing.T) {
 			t.Errorf("partition %d advanced to %d (of %d) while the database refused writes", p, parts[p].Next, end)
 		}
 	}
+	// A process joining meanwhile gets its share: the rebalance does not
+	// wait for the records the first cannot apply; they are read again,
+	// by whoever holds their partition.
+	joiner := startNode(t, brokers, dsn, "node-joiner")
+	waitFor(t, "the joiner gets partitions during the outage", func() bool {
+		return len(joiner.in.Assigned()) > 0 && len(n.in.Assigned()) > 0 &&
+			len(n.in.Assigned())+len(joiner.in.Assigned()) == partitions
+	})
 	n.hook.Store(nil)
 	waitFor(t, "every partition applied once the database is back", func() bool {
 		parts, err := n.db.Partitions(ctx, topic)
