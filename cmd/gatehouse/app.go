@@ -19,7 +19,9 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/api"
 	"github.com/gatehouse-dev/gatehouse/internal/console"
 	"github.com/gatehouse-dev/gatehouse/internal/engine"
+	"github.com/gatehouse-dev/gatehouse/internal/ingest/kafka"
 	"github.com/gatehouse-dev/gatehouse/internal/model"
+	"github.com/gatehouse-dev/gatehouse/internal/ownership"
 	"github.com/gatehouse-dev/gatehouse/internal/secrets"
 	"github.com/gatehouse-dev/gatehouse/internal/store/sqlstore"
 	"github.com/gatehouse-dev/gatehouse/internal/telemetry"
@@ -59,6 +61,24 @@ type Config struct {
 	// GitHubWebhookSecret verifies GitHub's workflow_run webhooks; the
 	// route is off without it.
 	GitHubWebhookSecret string
+	// AdvertiseAddr is where the other processes reach this one's API
+	// (forwarded requests); the listen address when empty.
+	AdvertiseAddr string
+	// LeaseTTL and LeaseRenew time workspace leases (PostgreSQL).
+	LeaseTTL, LeaseRenew time.Duration
+	// WorkspaceIdle is how long a workspace holding nothing stays in
+	// memory untouched; 0 keeps every workspace.
+	WorkspaceIdle time.Duration
+	// KafkaBrokers, when set, feed the engine from KafkaTopic as a member
+	// of KafkaGroup; HTTP events are produced there and answered within
+	// KafkaAnswerTimeout.
+	KafkaBrokers       []string
+	KafkaTopic         string
+	KafkaGroup         string
+	KafkaAnswerTimeout time.Duration
+	// KafkaSessionTimeout is how long the group waits for a silent member;
+	// KafkaRebalanceTimeout how long a rebalance waits for every member.
+	KafkaSessionTimeout, KafkaRebalanceTimeout time.Duration
 }
 
 // defaultProbeInterval is often enough for a load balancer to stop sending
@@ -70,7 +90,10 @@ const defaultProbeInterval = 5 * time.Second
 // working directory.
 func DefaultConfig() Config {
 	return Config{Addr: "127.0.0.1:8080", DB: "sqlite:gatehouse.db", MaxBodyBytes: api.DefaultMaxBodyBytes, LogFormat: "text", LogLevel: "info",
-		DBTimeout: sqlstore.DefaultTimeout, ShutdownTimeout: 30 * time.Second, EventIDRetention: engine.DefaultEventIDRetention}
+		DBTimeout: sqlstore.DefaultTimeout, ShutdownTimeout: 30 * time.Second, EventIDRetention: engine.DefaultEventIDRetention,
+		LeaseTTL: ownership.DefaultLeaseTTL, LeaseRenew: ownership.DefaultLeaseRenew, WorkspaceIdle: 30 * time.Minute,
+		KafkaTopic: kafka.DefaultTopic, KafkaGroup: kafka.DefaultGroup, KafkaAnswerTimeout: kafka.DefaultAnswerTimeout,
+		KafkaSessionTimeout: 45 * time.Second, KafkaRebalanceTimeout: time.Minute}
 }
 
 // Validate checks the values no flag parser checks, naming the flag and its
@@ -95,7 +118,7 @@ func (c Config) Validate() error {
 	if c.ShutdownTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("--shutdown-timeout (GATEHOUSE_SHUTDOWN_TIMEOUT): must be positive, got %s", c.ShutdownTimeout))
 	}
-	return errors.Join(errs...)
+	return errors.Join(append(errs, c.validateOwnership()...)...)
 }
 
 // Lifecycle phases, as /readyz reports them.
@@ -129,6 +152,8 @@ type Main struct {
 	stopTracing func(context.Context) error
 	// restoreTime is set once every workspace is restored.
 	restoreTime prometheus.Gauge
+	// own is this process's share of the workspaces.
+	own owners
 }
 
 // Open connects the database and checks that it can be written and that
@@ -170,6 +195,10 @@ func Open(ctx context.Context, cfg Config) (*Main, error) {
 		}
 		ecfg.Sealer = sealer
 	}
+	if err := m.lockDatabase(); err != nil {
+		m.Close()
+		return nil, err
+	}
 	reg := prometheus.NewRegistry()
 	if cfg.DB != "memory" {
 		if err := m.openDB(ctx, sealer, reg); err != nil {
@@ -178,6 +207,17 @@ func Open(ctx context.Context, cfg Config) (*Main, error) {
 		}
 		ecfg.Persister, ecfg.Loader = m.db, m.db
 	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		m.Close()
+		return nil, fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	m.listener = ln
+	if err := m.setupOwnership(reg); err != nil {
+		m.Close()
+		return nil, err
+	}
+	m.wireOwnership(&ecfg)
 	m.engine = engine.New(ecfg)
 	m.engine.Refuse(engine.ErrRestoring)
 	m.registerMetrics(reg)
@@ -185,21 +225,25 @@ func Open(ctx context.Context, cfg Config) (*Main, error) {
 	if sealer != nil {
 		opener = sealer
 	}
-	m.dispatcher.Store(dispatch.New(dispatch.Config{Engine: m.engine, Agents: registry, Opener: opener, Logger: m.logger,
-		Registerer: reg}))
+	dcfg := dispatch.Config{Engine: m.engine, Agents: registry, Opener: opener, Logger: m.logger, Registerer: reg}
+	if m.own.leases != nil {
+		dcfg.Owns = m.own.leases.Owns
+	}
+	m.dispatcher.Store(dispatch.New(dcfg))
+	if err := m.openIntake(ctx, reg); err != nil {
+		m.Close()
+		return nil, err
+	}
 	tokens, err := loadTokens(cfg)
 	if err != nil {
 		m.Close()
 		return nil, err
 	}
-	handler := api.New(m.engine, api.Config{MaxBodyBytes: cfg.MaxBodyBytes, Tokens: tokens, Logger: m.logger,
-		Registry: reg, Events: telemetry.NewEvents(reg), Ready: m.readiness, Agents: registry, Opener: opener, GitHubWebhookSecret: cfg.GitHubWebhookSecret})
-	ln, err := net.Listen("tcp", cfg.Addr)
-	if err != nil {
-		m.Close()
-		return nil, fmt.Errorf("listen on %s: %w", cfg.Addr, err)
-	}
-	m.listener = ln
+	acfg := api.Config{MaxBodyBytes: cfg.MaxBodyBytes, Tokens: tokens, Logger: m.logger, Registry: reg,
+		Events: telemetry.NewEvents(reg), Ready: m.readiness, Agents: registry, Opener: opener,
+		GitHubWebhookSecret: cfg.GitHubWebhookSecret}
+	m.apiOwnership(&acfg)
+	handler := api.New(m.engine, acfg)
 	m.console = console.New(m.engine, console.Config{Tokens: tokens, Hub: commits, Logger: m.logger})
 	m.server = &http.Server{Handler: traced(m.console.Mount(handler)), ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog: slog.NewLogLogger(m.logger.Handler(), slog.LevelWarn)}
@@ -237,7 +281,15 @@ func (m *Main) Addr() string { return m.listener.Addr().String() }
 func (m *Main) Run(ctx context.Context) error {
 	m.logger.Info("restoring workspaces", "addr", m.Addr(), "db", redactDSN(m.cfg.DB))
 	start := time.Now()
-	if err := m.engine.Restore(ctx); err != nil {
+	err := m.takeStored(ctx)
+	if err == nil {
+		err = m.engine.Restore(ctx)
+	}
+	consumed := make(chan struct{})
+	intake, stopIntake := context.WithCancel(context.Background())
+	defer stopIntake()
+	if err != nil {
+		close(consumed)
 		if ctx.Err() == nil {
 			return err
 		}
@@ -246,11 +298,14 @@ func (m *Main) Run(ctx context.Context) error {
 		// The outbox is read once everything is loaded: jobs committed
 		// before a crash are handed over now.
 		m.dispatcher.Load().Start()
+		m.startOwnership()
 		m.engine.Accept()
+		m.consume(intake, consumed)
 		m.phase.Store(phaseServing)
 		took := time.Since(start)
 		m.restoreTime.Set(took.Seconds())
-		m.logger.Info("serving", "addr", m.Addr(), "db", redactDSN(m.cfg.DB), "restoreMs", took.Milliseconds())
+		m.logger.Info("serving", "addr", m.Addr(), "advertise", m.own.advertise, "db", redactDSN(m.cfg.DB),
+			"restoreMs", took.Milliseconds())
 	}
 	select {
 	case err := <-m.served:
@@ -264,9 +319,12 @@ func (m *Main) Run(ctx context.Context) error {
 	m.logger.Info("draining", "timeoutMs", m.cfg.ShutdownTimeout.Milliseconds())
 	drain, cancel := context.WithTimeout(context.Background(), m.cfg.ShutdownTimeout)
 	defer cancel()
+	stopIntake()
+	<-consumed
 	if err := m.engine.Drain(drain); err != nil {
 		return fmt.Errorf("shutdown after %s: %w", m.cfg.ShutdownTimeout, err)
 	}
+	m.leaveGroup()
 	if err := m.server.Shutdown(drain); err != nil {
 		return fmt.Errorf("shutdown after %s: %w", m.cfg.ShutdownTimeout, err)
 	}
@@ -329,12 +387,14 @@ func (m *Main) Close() {
 	if m.server != nil {
 		_ = m.server.Close()
 	}
+	m.leaveGroup()
 	if d := m.dispatcher.Load(); d != nil {
 		d.Close() // before the engine: it records outcomes through it
 	}
 	if m.engine != nil {
 		m.engine.Close()
 	}
+	m.stopOwnership()
 	if m.listener != nil {
 		_ = m.listener.Close()
 	}

@@ -17,7 +17,7 @@ func newRootCommand() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newServeCommand(), newMigrateCommand(), newResealCommand())
+	root.AddCommand(newServeCommand(), newMigrateCommand(), newResealCommand(), newKafkaDevCommand())
 	root.AddCommand(newApplyCommand())
 	root.AddCommand(newDeleteCommand())
 	root.AddCommand(newGetCommand())
@@ -56,6 +56,22 @@ func newServeCommand() *cobra.Command {
 		"how long event ids are remembered, so that a redelivery changes nothing (GATEHOUSE_EVENT_ID_RETENTION)")
 	f.StringVar(&cfg.GitHubWebhookSecret, "github-webhook-secret", "",
 		"secret of GitHub workflow_run webhooks at /v1/webhooks/github; the route is off without it (GATEHOUSE_GITHUB_WEBHOOK_SECRET)")
+	f.StringVar(&cfg.AdvertiseAddr, "advertise-addr", "",
+		"address the other processes reach this one's API at, for requests they forward; the listen address when empty (GATEHOUSE_ADVERTISE_ADDR)")
+	f.DurationVar(&cfg.LeaseTTL, "lease-ttl", cfg.LeaseTTL, "how long a workspace lease lasts unless renewed, PostgreSQL (GATEHOUSE_LEASE_TTL)")
+	f.DurationVar(&cfg.LeaseRenew, "lease-renew", cfg.LeaseRenew, "how often workspace leases are renewed (GATEHOUSE_LEASE_RENEW)")
+	f.DurationVar(&cfg.WorkspaceIdle, "workspace-idle", cfg.WorkspaceIdle,
+		"unload a workspace holding nothing after this long untouched; 0 never (GATEHOUSE_WORKSPACE_IDLE)")
+	f.StringSliceVar(&cfg.KafkaBrokers, "kafka-brokers", nil,
+		"Kafka bootstrap brokers, host:port,...: events come from --kafka-topic and HTTP events go there (GATEHOUSE_KAFKA_BROKERS)")
+	f.StringVar(&cfg.KafkaTopic, "kafka-topic", cfg.KafkaTopic, "Kafka topic of workspace events, keyed by workspace id (GATEHOUSE_KAFKA_TOPIC)")
+	f.StringVar(&cfg.KafkaGroup, "kafka-group", cfg.KafkaGroup, "Kafka consumer group the processes share (GATEHOUSE_KAFKA_GROUP)")
+	f.DurationVar(&cfg.KafkaAnswerTimeout, "kafka-answer-timeout", cfg.KafkaAnswerTimeout,
+		"with Kafka, how long an HTTP events request waits for its owner to commit before 504 (GATEHOUSE_KAFKA_ANSWER_TIMEOUT)")
+	f.DurationVar(&cfg.KafkaSessionTimeout, "kafka-session-timeout", cfg.KafkaSessionTimeout,
+		"how long the consumer group waits for a silent process before moving its partitions (GATEHOUSE_KAFKA_SESSION_TIMEOUT)")
+	f.DurationVar(&cfg.KafkaRebalanceTimeout, "kafka-rebalance-timeout", cfg.KafkaRebalanceTimeout,
+		"how long a rebalance waits for every process to finish its records in hand; a process dying mid-rebalance holds it up this long (GATEHOUSE_KAFKA_REBALANCE_TIMEOUT)")
 	cmd.PreRunE = func(*cobra.Command, []string) error { return bindEnv(f) }
 	return cmd
 }

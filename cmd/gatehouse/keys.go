@@ -71,6 +71,13 @@ func runReseal(ctx context.Context, cfg resealConfig, out io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// A server on the file would write back what it holds sealed with the
+	// old key: the file's lock keeps reseal and servers apart.
+	lock, err := (&Main{cfg: Config{DB: cfg.DB, Addr: "reseal"}}).lockFor()
+	if err != nil {
+		return err
+	}
+	defer lock.Close()
 	db, err := sqlstore.Open(ctx, cfg.DB, sqlstore.WithTimeout(cfg.DBTimeout))
 	if err != nil {
 		return fmt.Errorf("open database %s: %w", redactDSN(cfg.DB), err)

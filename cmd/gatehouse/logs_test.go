@@ -179,9 +179,9 @@ func TestMain_JSONLogs(t *testing.T) {
 		len(decisions[0]["jobIds"].([]any)) != 1 {
 		t.Errorf("want one decision line for r1's job, got %v", decisions)
 	}
-	restored := byMsg["workspace restored"]
-	if len(restored) != 1 || restored[0]["workspace"] != "ws-logs" {
-		t.Fatalf("want one restore line for ws-logs, got %v", restored)
+	restored := byMsg["workspace loaded"]
+	if len(restored) != 1 || restored[0]["workspace"] != "ws-logs" || restored[0]["why"] != "restored" {
+		t.Fatalf("want one line for ws-logs loaded as restored, got %v", restored)
 	}
 	if rows, _ := restored[0]["rows"].(map[string]any); rows["workspace"] != 1.0 || rows["job"] != 1.0 {
 		t.Errorf("restore line's row counts: %v", restored[0]["rows"])

@@ -36,6 +36,9 @@ var routes = []struct{ method, pattern string }{
 	{"GET", "/v1/workspaces/{ws}/jobs"},
 	{"GET", "/v1/workspaces/{ws}/jobs/{id}"},
 	{"POST", "/v1/workspaces/{ws}/workflow-runs"},
+	{"DELETE", "/v1/workspaces/{ws}"},
+	{"GET", "/v1/workspaces/{ws}/dead-letters"},
+	{"GET", "/v1/workspaces/{ws}/dead-letters/{id...}"},
 }
 
 var pathParam = regexp.MustCompile(`\{[^}]*\}`)

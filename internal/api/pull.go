@@ -39,8 +39,8 @@ func (s *Server) claimJob(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ws, id := r.PathValue("ws"), r.PathValue("id")
-	if _, ok := s.engine.Workspace(ws); !ok {
-		s.writeError(w, r, model.Errorf(model.ENOTFOUND, "workspace %q not found", ws))
+	if _, err := s.engine.Load(r.Context(), ws); err != nil {
+		s.writeError(w, r, err)
 		return
 	}
 	j, err := s.engine.Claim(r.Context(), ws, id, lease)
@@ -76,8 +76,8 @@ func (s *Server) heartbeatJob(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ws, id := r.PathValue("ws"), r.PathValue("id")
-	if _, ok := s.engine.Workspace(ws); !ok {
-		s.writeError(w, r, model.Errorf(model.ENOTFOUND, "workspace %q not found", ws))
+	if _, err := s.engine.Load(r.Context(), ws); err != nil {
+		s.writeError(w, r, err)
 		return
 	}
 	if _, err := s.engine.Heartbeat(r.Context(), ws, id, lease); err != nil {

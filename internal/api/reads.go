@@ -128,10 +128,9 @@ func intParam(r *http.Request, name string, def int) (int, error) {
 // so that a request never sees part of a commit (a target without the
 // release its job names); done ends it and must be called.
 func (s *Server) snapshot(r *http.Request) (snap store.Snapshot, done func(), err error) {
-	id := r.PathValue("ws")
-	ws, ok := s.engine.Workspace(id)
-	if !ok {
-		return store.Snapshot{}, func() {}, model.Errorf(model.ENOTFOUND, "workspace %q not found", id)
+	ws, err := s.engine.Load(r.Context(), r.PathValue("ws"))
+	if err != nil {
+		return store.Snapshot{}, func() {}, err
 	}
 	snap, done = ws.Store().Read()
 	return snap, done, nil
@@ -176,18 +175,6 @@ func (s *Server) getFromCollection(c collection) http.Handler {
 		done()
 		writeJSON(w, http.StatusOK, v)
 	})
-}
-
-func (s *Server) listWorkspaces(w http.ResponseWriter, r *http.Request) {
-	var items []any
-	for _, id := range s.engine.Workspaces() {
-		if ws, ok := s.engine.Workspace(id); ok {
-			if v, err := store.Workspaces.Get(ws.Store().Snapshot(), id); err == nil {
-				items = append(items, v)
-			}
-		}
-	}
-	s.writePage(w, r, items)
 }
 
 // targetFilter holds the filters shared by jobs and release targets.

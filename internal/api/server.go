@@ -4,6 +4,7 @@ package api
 
 import (
 	"bytes"
+	"context"
 	_ "embed"
 	"io"
 	"log/slog"
@@ -60,6 +61,19 @@ type Config struct {
 	// /readyz: restoring, draining, the database cannot be written); always
 	// ready when nil.
 	Ready func() error
+	// Router, when set, says which process serves a workspace: requests
+	// for one another process owns are forwarded to it. Nil serves every
+	// workspace here.
+	Router Router
+	// Self is this process's advertised address, named in the requests it
+	// forwards.
+	Self string
+	// Submitter, when set, takes events requests (Kafka) instead of this
+	// process applying them.
+	Submitter Submitter
+	// Workspaces, when set, lists every stored workspace for GET
+	// /v1/workspaces (those not in memory too); nil lists memory.
+	Workspaces func(ctx context.Context) ([]*model.Workspace, error)
 }
 
 // Server is the HTTP API over one engine.
@@ -70,6 +84,7 @@ type Server struct {
 	mux     *http.ServeMux
 	metrics *metrics
 	outages *outages
+	fwd     *forwarder
 }
 
 // New returns the API for eng.
@@ -85,6 +100,7 @@ func New(eng *engine.Engine, cfg Config) *Server {
 	}
 	s := &Server{engine: eng, cfg: cfg, logger: cfg.Logger, mux: http.NewServeMux(), metrics: newMetrics(cfg.Registry),
 		outages: newOutages(cfg.Logger)}
+	s.fwd = newForwarder(cfg.Self, cfg.Registry, s.writeError)
 	s.routes()
 	return s
 }
@@ -162,29 +178,36 @@ func (s *Server) routes() {
 	if s.cfg.Registry != nil {
 		s.mux.Handle("GET /metrics", promhttp.HandlerFor(s.cfg.Registry, promhttp.HandlerOpts{}))
 	}
-	s.mux.Handle("POST /v1/workspaces/{ws}/events", s.auth(http.HandlerFunc(s.postEvents)))
+	// Events are produced to Kafka by whichever process receives them;
+	// without Kafka they go to the workspace's owner.
+	s.mux.Handle("POST /v1/workspaces/{ws}/events", s.write(s.postEvents))
 	s.mux.Handle("GET /v1/workspaces", s.auth(http.HandlerFunc(s.listWorkspaces)))
-	s.mux.Handle("GET /v1/workspaces/{ws}/release-targets", s.auth(http.HandlerFunc(s.listReleaseTargets)))
-	s.mux.Handle("GET /v1/workspaces/{ws}/release-targets/{key}", s.auth(http.HandlerFunc(s.getReleaseTarget)))
-	s.mux.Handle("GET /v1/workspaces/{ws}/release-targets/{key}/evaluate", s.auth(http.HandlerFunc(s.evaluateReleaseTarget)))
-	s.mux.Handle("GET /v1/workspaces/{ws}/release-targets/{key}/eligible-versions", s.auth(http.HandlerFunc(s.eligibleVersions)))
-	s.mux.Handle("POST /v1/workspaces/{ws}/deployments/{id}/plan", s.auth(http.HandlerFunc(s.postPlan)))
-	s.mux.Handle("GET /v1/workspaces/{ws}/deployments/{id}/plans/{planId}", s.auth(http.HandlerFunc(s.getPlan)))
-	s.mux.Handle("GET /v1/workspaces/{ws}/resources/{id}/relations", s.auth(http.HandlerFunc(s.resourceRelations)))
-	s.mux.Handle("GET /v1/workspaces/{ws}/jobs", s.auth(http.HandlerFunc(s.listJobs)))
-	s.mux.Handle("GET /v1/workspaces/{ws}/jobs/{id}", s.auth(http.HandlerFunc(s.getJob)))
-	s.mux.Handle("GET /v1/workspaces/{ws}/job-agents/{id}/jobs", s.auth(http.HandlerFunc(s.listAgentJobs)))
-	s.mux.Handle("POST /v1/workspaces/{ws}/jobs/{id}/claim", s.auth(http.HandlerFunc(s.claimJob)))
-	s.mux.Handle("POST /v1/workspaces/{ws}/jobs/{id}/heartbeat", s.auth(http.HandlerFunc(s.heartbeatJob)))
-	s.mux.Handle("POST /v1/workspaces/{ws}/workflow-runs", s.auth(http.HandlerFunc(s.createWorkflowRun)))
+	s.mux.Handle("DELETE /v1/workspaces/{ws}", s.write(s.deleteWorkspace))
+	s.mux.Handle("GET /v1/workspaces/{ws}/release-targets", s.read(s.listReleaseTargets))
+	s.mux.Handle("GET /v1/workspaces/{ws}/release-targets/{key}", s.read(s.getReleaseTarget))
+	s.mux.Handle("GET /v1/workspaces/{ws}/release-targets/{key}/evaluate", s.read(s.evaluateReleaseTarget))
+	s.mux.Handle("GET /v1/workspaces/{ws}/resources/{id}/relations", s.read(s.resourceRelations))
+	s.mux.Handle("GET /v1/workspaces/{ws}/jobs", s.read(s.listJobs))
+	s.mux.Handle("GET /v1/workspaces/{ws}/jobs/{id}", s.read(s.getJob))
+	s.mux.Handle("GET /v1/workspaces/{ws}/job-agents/{id}/jobs", s.read(s.listAgentJobs))
+	s.mux.Handle("POST /v1/workspaces/{ws}/jobs/{id}/claim", s.auth(s.routed(true, http.HandlerFunc(s.claimJob))))
+	s.mux.Handle("POST /v1/workspaces/{ws}/jobs/{id}/heartbeat", s.auth(s.routed(true, http.HandlerFunc(s.heartbeatJob))))
+	s.mux.Handle("GET /v1/workspaces/{ws}/release-targets/{key}/eligible-versions", s.read(s.eligibleVersions))
+	// A plan is kept by the engine that makes it: the owner's.
+	s.mux.Handle("POST /v1/workspaces/{ws}/deployments/{id}/plan", s.auth(s.routed(true, http.HandlerFunc(s.postPlan))))
+	s.mux.Handle("GET /v1/workspaces/{ws}/deployments/{id}/plans/{planId}", s.read(s.getPlan))
+	// A run is applied by the owner, which answers with the run it made.
+	s.mux.Handle("POST /v1/workspaces/{ws}/workflow-runs", s.auth(s.routed(true, http.HandlerFunc(s.createWorkflowRun))))
 	if s.cfg.GitHubWebhookSecret != "" {
 		// Authenticated by GitHub's signature, not the bearer token.
 		s.mux.HandleFunc("POST /v1/webhooks/github", s.githubWebhook)
 	}
 	for name, c := range collections {
-		s.mux.Handle("GET /v1/workspaces/{ws}/"+name, s.auth(s.listCollection(c)))
-		s.mux.Handle("GET /v1/workspaces/{ws}/"+name+"/{id}", s.auth(s.getFromCollection(c)))
+		s.mux.Handle("GET /v1/workspaces/{ws}/"+name, s.auth(s.routed(false, s.listCollection(c))))
+		s.mux.Handle("GET /v1/workspaces/{ws}/"+name+"/{id}", s.auth(s.routed(false, s.getFromCollection(c))))
 	}
+	s.mux.Handle("GET /v1/workspaces/{ws}/dead-letters", s.auth(s.routed(false, s.listCollection(deadLetters))))
+	s.mux.Handle("GET /v1/workspaces/{ws}/dead-letters/{id...}", s.auth(s.routed(false, s.getFromCollection(deadLetters))))
 }
 
 // auth requires one of the configured bearer tokens (TokenCheck) and
@@ -263,6 +286,14 @@ func (s *Server) postEvents(w http.ResponseWriter, r *http.Request) {
 		for i := range events {
 			events[i].Caller = caller
 		}
+	}
+	if s.cfg.Submitter != nil {
+		if err := engine.CheckWorkspaceID(ws); err != nil {
+			s.writeEventsError(w, r, err)
+			return
+		}
+		s.submitEvents(w, r, ws, body, events)
+		return
 	}
 	out, err := s.engine.ApplyBatch(r.Context(), ws, events)
 	s.cfg.Events.Observe(events, err)

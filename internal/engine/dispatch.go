@@ -211,11 +211,15 @@ func (e *Engine) leaseWork(ctx context.Context, wsID, jobID, kind string,
 
 // jobWork runs fn as one unit of work in an existing workspace.
 func (e *Engine) jobWork(ctx context.Context, wsID, kind string, fn func(u *unit) error) error {
-	ws, ok := e.Workspace(wsID)
-	if !ok {
-		return model.Errorf(model.ENOTFOUND, "workspace %q not found", wsID)
+	if _, ok := e.Workspace(wsID); !ok && e.cfg.Loader == nil {
+		return notFound(wsID)
 	}
-	return e.work(ctx, ws, Event{Type: kind}, fn)
+	return e.inWorkspace(ctx, wsID, "touched", func(ws *Workspace) error {
+		if !ws.exists() {
+			return notFound(wsID)
+		}
+		return e.unitIn(ctx, ws, Event{Type: kind}, fn)
+	})
 }
 
 // eachJob calls fn with a job that exists; a missing one is skipped.

@@ -45,6 +45,9 @@ type Loader interface {
 	// LoadWorkspace fills the empty st with the stored entities of ws and
 	// returns the number of rows per table.
 	LoadWorkspace(ctx context.Context, ws string, st *store.Store) (map[string]int, error)
+	// Holds reports, cheaply, whether anything of ws is stored (a row in
+	// one of store.Anchors): a workspace is loaded only if so.
+	Holds(ctx context.Context, ws string) (bool, error)
 }
 
 // Config wires an Engine.
@@ -95,6 +98,22 @@ type Config struct {
 	// loopback, private, link-local and other non-public addresses; off,
 	// such a measurement fails naming the address.
 	VerificationAllowPrivate bool
+	// Fence, when set, says whether this process owns a workspace and
+	// under which lease: a unit of work in a workspace it does not own
+	// fails with ErrNotOwner, and every commit carries the lease for the
+	// database to check (store.ErrFenced when it no longer holds). Nil
+	// owns every workspace (one process per database). It must be fast
+	// and must not block: it is asked before every unit of work.
+	Fence func(workspaceID string) (store.Lease, bool)
+	// OnLoad, when set, is told after a stored workspace was loaded into
+	// memory (at start, on first touch, after it was taken over), under
+	// the workspace's writer: the dispatcher's cue to resume its jobs. It
+	// must not block.
+	OnLoad func(workspaceID string)
+	// OnUnload, when set, is told after a workspace left memory (unloaded
+	// idle or lost, deleted, or never created): the cue to give up its
+	// lease. It must not block for long.
+	OnUnload func(workspaceID string)
 }
 
 // DefaultEventIDRetention is how long an event id is remembered unless
@@ -211,14 +230,23 @@ func (e *Engine) ApplyBatch(ctx context.Context, wsID string, events []Event) (O
 		return Outcome{}, err
 	}
 	defer e.intake.inHand.Done()
-	ws := e.acquire(wsID)
-	defer e.release(ws)
-	ws.mu.Lock()
-	defer ws.mu.Unlock()
-	if err := e.freshen(ctx, ws); err != nil {
+	var out Outcome
+	var failed error
+	err := e.inWorkspace(ctx, wsID, "touched", func(ws *Workspace) error {
+		var err error
+		out, failed, err = e.applyEvents(ctx, ws, events)
+		return err
+	})
+	if err != nil {
 		return Outcome{}, err
 	}
-	tx := ws.Store().Begin(ctx)
+	return out, failed
+}
+
+// applyEvents is ApplyBatch's unit of work, under ws's writer: the outcome,
+// the first event's failure, and the commit's failure.
+func (e *Engine) applyEvents(ctx context.Context, ws *Workspace, events []Event) (Outcome, error, error) {
+	tx := e.begin(ctx, ws, ws.Store())
 	defer tx.Abort()
 	var failed error
 	var after effects
@@ -245,17 +273,17 @@ func (e *Engine) ApplyBatch(ctx context.Context, wsID string, events []Event) (O
 	}
 	if out.Applied > 0 {
 		if err := e.pruneEventIDs(tx, ws); err != nil {
-			return Outcome{}, err
+			return Outcome{}, nil, err
 		}
 		if err := e.commit(ws, tx); err != nil {
 			if out.Applied > 1 || failed != nil {
 				err = fmt.Errorf("none of the %d events was applied: %w", out.Applied, err)
 			}
-			return Outcome{}, err
+			return Outcome{}, nil, err
 		}
 		e.afterCommit(ws, after)
 	}
-	return out, failed
+	return out, failed, nil
 }
 
 func eventError(i, applied, n int, ev Event, err error) error {
@@ -264,15 +292,26 @@ func eventError(i, applied, n int, ev Event, err error) error {
 
 // work runs fn as one unit of work in its own transaction, for the engine's
 // internal events (scheduled ticks, measurements, agent results).
+// A workspace unloaded meanwhile takes no more of them: its background
+// work ended with it.
 func (e *Engine) work(ctx context.Context, ws *Workspace, ev Event, fn func(u *unit) error) (err error) {
 	ctx, span := startSpan(ctx, "engine.Work "+ev.Type, workspaceAttr(ws.ID))
 	defer func() { endSpan(span, err) }()
 	ws.mu.Lock()
 	defer ws.mu.Unlock()
-	if err := e.freshen(ctx, ws); err != nil {
+	if ws.gone.Load() {
+		return nil
+	}
+	if err := e.ready(ctx, ws); err != nil {
 		return err
 	}
-	tx := ws.Store().Begin(ctx)
+	return e.unitIn(ctx, ws, ev, fn)
+}
+
+// unitIn applies fn as one unit of work in its own transaction, under ws's
+// writer, the workspace ready.
+func (e *Engine) unitIn(ctx context.Context, ws *Workspace, ev Event, fn func(u *unit) error) error {
+	tx := e.begin(ctx, ws, ws.Store())
 	defer tx.Abort()
 	eff, err := e.applyIn(tx, ws, ev, fn)
 	if err != nil {
@@ -334,8 +373,11 @@ func (e *Engine) applyIn(tx *store.Tx, ws *Workspace, ev Event, fn func(u *unit)
 	if err := u.reconcile(); err != nil {
 		return effects{}, err
 	}
-	if err := recordApplied(tx, ev); err != nil {
-		return effects{}, err
+	// A deletion leaves nothing of the workspace, its event ids included.
+	if !u.deleted {
+		if err := recordApplied(tx, ev); err != nil {
+			return effects{}, err
+		}
 	}
 	return effects{wakeAt: u.wakeAt, verifications: u.verifications, skipped: u.skipped, decisions: u.decisions}, nil
 }
@@ -354,8 +396,10 @@ func (e *Engine) commit(ws *Workspace, tx *store.Tx) error {
 		}
 		return nil
 	}
+	e.fenced(ws, err)
 	// Without a loader memory is all there is: nothing to load again.
 	if e.cfg.Loader != nil && e.cfg.OutcomeUnknown(err) && !ws.stale.Swap(true) {
+		ws.loadReason = "a commit's outcome was unknown"
 		e.cfg.Logger.Warn("a commit failed and may have been applied; the workspace is loaded again from the database before its next event",
 			"workspace", ws.ID, "err", err)
 	}
@@ -410,4 +454,6 @@ type unit struct {
 	decisions []*decision
 	// caller is who sent the event; nil when no named token did.
 	caller *model.Caller
+	// deleted is set when the event deleted the workspace.
+	deleted bool
 }

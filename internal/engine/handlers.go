@@ -138,6 +138,7 @@ func buildHandlers() map[string]handler {
 	m["job.updated"] = updateJob
 	m["release-target.deploy"] = deployReleaseTarget
 	m["workspace.tick"] = tick
+	m["workspace.deleted"] = deleteWorkspace
 	return m
 }
 

@@ -237,6 +237,8 @@ func tableDump(t *testing.T, snap store.Snapshot) map[string][]byte {
 	add := func(table store.Schema, rows any) { items[table.TableName()] = rows }
 	add(store.Workspaces, store.Workspaces.Items(snap))
 	add(store.ProcessedEvents, store.ProcessedEvents.Items(snap))
+	add(store.ConsumerOffsets, store.ConsumerOffsets.Items(snap))
+	add(store.DeadLetters, store.DeadLetters.Items(snap))
 	add(store.Systems, store.Systems.Items(snap))
 	add(store.ResourceProviders, store.ResourceProviders.Items(snap))
 	add(store.Resources, store.Resources.Items(snap))

@@ -14,11 +14,13 @@ import (
 // just loaded.
 const eventRestore = "restore"
 
-// Restore loads every stored workspace, rebuilding derived state (release
-// targets) from the stored entities. It logs one line per workspace. Events
-// applied meanwhile could land in a workspace not restored yet; a server
-// that takes requests during Restore refuses them first (Refuse with
-// ErrRestoring) and accepts them once it returns.
+// Restore loads every stored workspace this process owns (every one
+// without Config.Fence), rebuilding derived state (release targets) from the
+// stored entities. It logs one line per workspace. Events applied meanwhile
+// could land in a workspace not restored yet; a server that takes requests
+// during Restore refuses them first (Refuse with ErrRestoring) and accepts
+// them once it returns. Workspaces not restored are loaded when first
+// touched.
 func (e *Engine) Restore(ctx context.Context) (err error) {
 	if e.cfg.Loader == nil {
 		return nil
@@ -30,27 +32,14 @@ func (e *Engine) Restore(ctx context.Context) (err error) {
 		return fmt.Errorf("restore: %w", err)
 	}
 	for _, id := range ids {
-		start := time.Now()
-		st, counts, eff, err := e.load(ctx, id)
-		if err != nil {
-			return fmt.Errorf("restore workspace %s: %w", id, err)
-		}
-		ws := newWorkspace(id, st)
-		e.mu.Lock()
-		e.workspaces[id] = ws
-		e.mu.Unlock()
-		e.afterCommit(ws, eff)
-		e.resumeVerifications(ws)
-		// The row counts are a group of their own: a table is named
-		// "workspace", which would repeat the workspace key.
-		var rows []any
-		for _, t := range store.Tables {
-			if n := counts[t.TableName()]; n > 0 {
-				rows = append(rows, t.TableName(), n)
+		if e.cfg.Fence != nil {
+			if _, ok := e.cfg.Fence(id); !ok {
+				continue
 			}
 		}
-		e.cfg.Logger.Info("workspace restored", "workspace", id, "releaseTargets", store.ReleaseTargets.Count(st.Snapshot()),
-			"durationMs", time.Since(start).Milliseconds(), slog.Group("rows", rows...))
+		if err := e.inWorkspace(ctx, id, "restored", func(*Workspace) error { return nil }); err != nil {
+			return fmt.Errorf("restore workspace %s: %w", id, err)
+		}
 	}
 	return nil
 }
@@ -59,18 +48,27 @@ func (e *Engine) Restore(ctx context.Context) (err error) {
 // derived state and evaluates every target once, so that time-based
 // decisions due while it was not loaded are taken now. It returns the
 // store, the rows read per table, and what the evaluation asks for after
-// its commit, which the caller carries out once the store is in place.
-func (e *Engine) load(ctx context.Context, id string) (_ *store.Store, _ map[string]int, _ effects, err error) {
-	ctx, span := startSpan(ctx, "engine.LoadWorkspace", workspaceAttr(id))
+// its commit, which the caller carries out once the store is in place. A
+// workspace that is not stored comes back empty, and nothing is written.
+func (e *Engine) load(ctx context.Context, ws *Workspace) (_ *store.Store, _ map[string]int, _ effects, err error) {
+	ctx, span := startSpan(ctx, "engine.LoadWorkspace", workspaceAttr(ws.ID))
 	defer func() { endSpan(span, err) }()
-	st := e.newStore(id)
-	counts, err := e.cfg.Loader.LoadWorkspace(ctx, id, st)
+	st := e.newStore(ws.ID)
+	held, err := e.cfg.Loader.Holds(ctx, ws.ID)
+	if err != nil || !held {
+		return st, map[string]int{}, effects{}, err
+	}
+	counts, err := e.cfg.Loader.LoadWorkspace(ctx, ws.ID, st)
 	if err != nil {
 		return nil, nil, effects{}, err
 	}
+	if !store.Workspaces.Has(st.Snapshot(), ws.ID) {
+		return st, counts, effects{}, nil
+	}
 	// The store is not visible to anyone yet, so this unit needs no lock.
-	loading := newWorkspace(id, st)
-	tx := st.Begin(ctx)
+	loading := &Workspace{ID: ws.ID, lastSets: map[string]map[string]*model.Resource{}}
+	loading.st.Store(st)
+	tx := e.begin(ctx, ws, st)
 	defer tx.Abort()
 	eff, err := e.applyIn(tx, loading, Event{Type: eventRestore}, func(u *unit) error {
 		if err := u.rebuildDerived(); err != nil {
@@ -88,10 +86,10 @@ func (e *Engine) load(ctx context.Context, id string) (_ *store.Store, _ map[str
 	return st, counts, eff, nil
 }
 
-// freshen loads a stale workspace again from the database (see commit),
-// replacing its store; it runs under ws.mu, before a unit of work. While
-// the database cannot be read the workspace takes no events: they are
-// refused as unavailable, and the load is tried again with the next one.
+// freshen loads a stale workspace from the database (see ready), replacing
+// its store; it runs under ws.mu, before a unit of work. While the database
+// cannot be read the workspace takes no events: they are refused as
+// unavailable, and the load is tried again with the next one.
 func (e *Engine) freshen(ctx context.Context, ws *Workspace) error {
 	if !ws.stale.Load() {
 		return nil
@@ -101,17 +99,34 @@ func (e *Engine) freshen(ctx context.Context, ws *Workspace) error {
 		return nil
 	}
 	start := time.Now()
-	st, _, eff, err := e.load(ctx, ws.ID)
+	st, counts, eff, err := e.load(ctx, ws)
 	if err != nil {
+		e.fenced(ws, err)
 		return fmt.Errorf("%w: %w", model.Errorf(model.EUNAVAILABLE,
-			"workspace %s is being loaded again after a commit whose outcome is unknown, and the database cannot be read", ws.ID), err)
+			"workspace %s is being loaded (%s), and the database cannot be read", ws.ID, ws.loadReason), err)
 	}
 	ws.st.Store(st)
 	ws.lastSets = map[string]map[string]*model.Resource{}
 	ws.stale.Store(false)
+	reason := ws.loadReason
+	if !ws.exists() {
+		return nil
+	}
 	e.afterCommit(ws, eff)
 	e.resumeVerifications(ws)
-	e.cfg.Logger.Info("workspace loaded again from the database", "workspace", ws.ID,
-		"durationMs", time.Since(start).Milliseconds())
+	// The row counts are a group of their own: a table is named
+	// "workspace", which would repeat the workspace key.
+	var rows []any
+	for _, t := range store.Tables {
+		if n := counts[t.TableName()]; n > 0 {
+			rows = append(rows, t.TableName(), n)
+		}
+	}
+	e.cfg.Logger.Info("workspace loaded", "workspace", ws.ID, "why", reason,
+		"releaseTargets", store.ReleaseTargets.Count(st.Snapshot()), "durationMs", time.Since(start).Milliseconds(),
+		slog.Group("rows", rows...))
+	if e.cfg.OnLoad != nil {
+		e.cfg.OnLoad(ws.ID)
+	}
 	return nil
 }

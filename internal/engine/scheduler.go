@@ -20,7 +20,7 @@ type wakeup struct {
 // scheduled arms the workspace's timer for t when t is earlier than what it
 // waits for (or it waits for nothing).
 func (e *Engine) scheduled(ws *Workspace, t time.Time) {
-	if t.IsZero() || e.closed() {
+	if t.IsZero() || e.closed() || ws.gone.Load() {
 		return
 	}
 	w := &ws.wakeup

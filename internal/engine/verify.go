@@ -87,8 +87,9 @@ func hasVerification(p *model.Policy) bool {
 
 // verify measures a running verification in the background, one
 // measurement at a time, each recorded as its own unit of work. It stops
-// when the verification is no longer running or the engine closes; after a
-// restart it resumes from the measurements stored.
+// when the verification is no longer running, the workspace is unloaded or
+// the engine closes; after a restart it resumes from the measurements
+// stored.
 func (e *Engine) verify(ws *Workspace, id string) {
 	if _, running := ws.measuring.LoadOrStore(id, true); running {
 		return
@@ -106,16 +107,16 @@ func (e *Engine) verify(ws *Workspace, id string) {
 			if i < 0 {
 				return
 			}
-			if err := e.sleep(wait); err != nil {
+			if err := e.sleepCtx(ws.ctx, wait); err != nil {
 				return
 			}
 			// Each measurement is background work with a trace of its own:
 			// the provider's query, then the unit of work recording it.
-			ctx, span := startSpan(e.bg, "engine.Measure", workspaceAttr(ws.ID), attribute.String("verification.id", id))
+			ctx, span := startSpan(ws.ctx, "engine.Measure", workspaceAttr(ws.ID), attribute.String("verification.id", id))
 			m := e.measureFor(ctx, ws, v, i)
-			if e.bg.Err() != nil {
+			if ws.ctx.Err() != nil {
 				span.End()
-				return // shutting down: a measurement cut short is no measurement
+				return // shutting down or unloaded: a measurement cut short is no measurement
 			}
 			err = e.work(ctx, ws, Event{Type: "verification.measured"}, func(u *unit) error {
 				return u.recordMeasurement(id, i, m)
@@ -124,7 +125,7 @@ func (e *Engine) verify(ws *Workspace, id string) {
 			if err != nil {
 				e.cfg.Logger.Error("recording a measurement failed; retrying in a minute", "workspace", ws.ID,
 					"verification", id, "err", err)
-				if e.sleep(time.Minute) != nil {
+				if e.sleepCtx(ws.ctx, time.Minute) != nil {
 					return
 				}
 			}
@@ -253,10 +254,8 @@ func verdict(v *model.JobVerification, ms [][]model.VerificationMeasurement) (st
 	return model.VerificationRunning, ""
 }
 
-// sleep waits d through the engine's timers, so that tests with fake timers
-// never sleep; it fails when the engine closes.
-func (e *Engine) sleep(d time.Duration) error { return e.sleepCtx(e.bg, d) }
-
+// sleepCtx waits d through the engine's timers, so that tests with fake
+// timers never sleep; it fails when ctx ends.
 func (e *Engine) sleepCtx(ctx context.Context, d time.Duration) error {
 	if d <= 0 {
 		return ctx.Err()

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"context"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -36,10 +37,29 @@ type Workspace struct {
 	// when the last one ends, so that requests naming new workspaces leave
 	// nothing behind.
 	users int
+	// gone is set once the workspace is unloaded: a unit of work that
+	// waited for mu meanwhile starts over with the workspace loaded anew.
+	gone atomic.Bool
+	// lease is the lease the memory was loaded under (under mu); nil
+	// without Config.Fence.
+	lease *store.Lease
+	// loadReason says, for the log, why the workspace is loaded next
+	// (under mu, or before the workspace is shared).
+	loadReason string
+	// used is when an Apply or a read last touched it, in Unix
+	// nanoseconds of the engine's clock.
+	used atomic.Int64
+	// ctx ends when the workspace is unloaded, and its background work
+	// (measurements) with it.
+	ctx    context.Context
+	cancel context.CancelFunc
 }
 
-func newWorkspace(id string, st *store.Store) *Workspace {
+// newWorkspace returns the in-memory workspace id over st; its background
+// work runs under the engine's.
+func (e *Engine) newWorkspace(id string, st *store.Store) *Workspace {
 	ws := &Workspace{ID: id, lastSets: map[string]map[string]*model.Resource{}}
+	ws.ctx, ws.cancel = context.WithCancel(e.bg)
 	ws.st.Store(st)
 	return ws
 }
@@ -85,27 +105,37 @@ func (e *Engine) newStore(id string) *store.Store {
 	return st
 }
 
-// acquire returns the workspace for an Apply, creating an empty one in
-// memory; it only becomes visible once an event commits in it. Every
-// acquire is followed by a release.
-func (e *Engine) acquire(id string) *Workspace {
+// acquire returns the workspace for a unit of work, creating an empty one
+// in memory; it only becomes visible once an event commits in it. With a
+// loader, a workspace not in memory may be stored: it is loaded (see
+// freshen) before its first unit of work, and reason says why in the log.
+// Every acquire is followed by a release.
+func (e *Engine) acquire(id, reason string) *Workspace {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	ws, ok := e.workspaces[id]
 	if !ok {
-		ws = newWorkspace(id, e.newStore(id))
+		ws = e.newWorkspace(id, e.newStore(id))
+		ws.stale.Store(e.cfg.Loader != nil)
+		ws.loadReason = reason
 		e.workspaces[id] = ws
 	}
 	ws.users++
+	ws.used.Store(e.cfg.Clock().UnixNano())
 	return ws
 }
 
-// release ends an acquire, dropping a workspace in which nothing committed.
+// release ends an acquire, dropping a workspace in which nothing committed
+// (or that was just deleted).
 func (e *Engine) release(ws *Workspace) {
 	e.mu.Lock()
-	defer e.mu.Unlock()
 	ws.users--
-	if ws.users == 0 && !ws.exists() && e.workspaces[ws.ID] == ws {
+	drop := ws.users == 0 && !ws.exists() && e.workspaces[ws.ID] == ws
+	if drop {
 		delete(e.workspaces, ws.ID)
+	}
+	e.mu.Unlock()
+	if drop {
+		e.retire(ws)
 	}
 }

@@ -43,6 +43,13 @@ var (
 		Key: func(w *model.Workspace) string { return w.ID }}
 	ProcessedEvents = &Table[model.ProcessedEvent]{Name: "processed_event", Kind: "ProcessedEvent",
 		Key: func(e *model.ProcessedEvent) string { return e.ID }}
+	ConsumerOffsets = &Table[model.ConsumerOffset]{Name: "consumer_offset", Kind: "ConsumerOffset",
+		Key: (*model.ConsumerOffset).Key}
+	DeadLetters = &Table[model.DeadLetter]{Name: "dead_letter", Kind: "DeadLetter",
+		Key: func(d *model.DeadLetter) string { return d.ID() },
+		Columns: []Column[model.DeadLetter]{
+			{Name: "recorded_at", Value: func(d *model.DeadLetter) any { return timeCol(d.RecordedAt) }},
+		}}
 	Systems = &Table[model.System]{Name: "system", Kind: "System",
 		Key: func(s *model.System) string { return s.ID }}
 	Deployments = &Table[model.Deployment]{Name: "deployment", Kind: "Deployment",
@@ -279,12 +286,18 @@ var (
 // Tables lists every table; durable ones are loaded in this order, so a table
 // comes after those it refers to.
 var Tables = []Schema{
-	Workspaces, ProcessedEvents, Systems, ResourceProviders, Resources, Environments, JobAgents, Deployments,
+	Workspaces, ConsumerOffsets, ProcessedEvents, DeadLetters, Systems, ResourceProviders, Resources, Environments, JobAgents, Deployments,
 	SystemDeployments, SystemEnvironments, DeploymentVersions, DeploymentVariables, DeploymentVariableValues,
 	ResourceVariables, Policies, PolicySkips, UserApprovalRecords, RelationshipRules, Workflows, WorkflowRuns,
 	WorkflowJobs, Releases, Jobs, JobVerifications, VerificationMeasurements, Freezes, VariableSets, DeploymentPlans,
 	ReleaseTargets, TargetStates,
 }
+
+// Anchors are the tables every stored workspace has a row in: its workspace
+// row, or, once deleted, its positions in the logs it was fed from (kept so
+// that records delivered again cannot bring it back). A workspace with no
+// row in either holds nothing.
+var Anchors = []Schema{Workspaces, ConsumerOffsets}
 
 var tableByName = func() map[string]Schema {
 	m := make(map[string]Schema, len(Tables))

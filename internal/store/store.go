@@ -61,7 +61,26 @@ type Change struct {
 type Batch struct {
 	WorkspaceID string
 	Changes     []Change
+	// Lease, when set, is the ownership the batch is written under: the
+	// Persister checks in the same transaction that it is still the
+	// workspace's current lease, and fails with ErrFenced otherwise.
+	Lease *Lease
 }
+
+// Lease is a process's ownership of a workspace: who holds it and the
+// epoch it was taken at. Every taking of a workspace raises its epoch, so a
+// commit carrying an older epoch comes from a process that lost the
+// workspace (a fencing token).
+type Lease struct {
+	Owner string
+	Epoch int64
+}
+
+// ErrFenced is in the chain of a commit refused because its lease is no
+// longer the workspace's (another process took the workspace, or the lease
+// ran out): nothing of it was written. It is EUNAVAILABLE.
+var ErrFenced = &model.Error{Code: model.EUNAVAILABLE,
+	Message: "this process no longer owns the workspace (its lease was lost); retry, and the owner will answer"}
 
 // Persister writes a batch durably. Persist must write all of it in one
 // database transaction or nothing, and return an error in the second case.
@@ -155,9 +174,16 @@ type Tx struct {
 	ctx   context.Context
 	now   time.Time
 	done  bool
+	// lease is carried by the transaction's batch (see SetLease).
+	lease *Lease
 	// committed are the changes of a successful Commit.
 	committed []Change
 }
+
+// SetLease makes the transaction commit under l: its batch carries l, and
+// the persister refuses it with ErrFenced unless l is still the workspace's
+// lease.
+func (tx *Tx) SetLease(l Lease) { tx.lease = &l }
 
 func noop() {}
 
@@ -286,7 +312,7 @@ func (tx *Tx) Commit() error {
 			ctx, span := tx.store.tracer.Start(tx.ctx, "store.Commit",
 				trace.WithAttributes(attribute.String("workspace.id", tx.store.workspaceID),
 					attribute.Int("changes", len(durable))))
-			err := p.Persist(ctx, Batch{WorkspaceID: tx.store.workspaceID, Changes: durable})
+			err := p.Persist(ctx, Batch{WorkspaceID: tx.store.workspaceID, Changes: durable, Lease: tx.lease})
 			endSpan(span, err)
 			if err != nil {
 				return fmt.Errorf("commit: %w", err)

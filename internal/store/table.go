@@ -184,6 +184,22 @@ func (t *Table[T]) Remove(tx *Tx, id string) (err error) {
 	return nil
 }
 
+// Clear removes every row of t in tx, durable or derived: how a workspace
+// is deleted. Like every write it becomes durable and visible only when tx
+// commits.
+func Clear(tx *Tx, t Schema) error {
+	if err := tx.writable(); err != nil {
+		return err
+	}
+	v, done := tx.view()
+	keys := v.keys(t.TableName(), "", "")
+	done()
+	for _, k := range keys {
+		tx.write(t, k, nil)
+	}
+	return nil
+}
+
 // TableName implements Schema.
 func (t *Table[T]) TableName() string { return t.Name }
 

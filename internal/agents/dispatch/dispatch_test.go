@@ -303,3 +303,28 @@ func counter(t *testing.T, reg *prometheus.Registry, name string, labels ...stri
 	}
 	return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "x"}, func() float64 { return 0 })
 }
+
+// TestDispatcher_OutcomesOfALostWorkspaceAreDropped: an attempt that ends
+// after this process lost the workspace is not recorded here (its new
+// owner hands the job over again), rather than retried against an engine
+// that must refuse it.
+func TestDispatcher_OutcomesOfALostWorkspaceAreDropped(t *testing.T) {
+	var owns atomic.Bool
+	owns.Store(true)
+	release := make(chan struct{})
+	rc := newReceiver(t, func(_ int, w http.ResponseWriter) {
+		<-release
+		w.WriteHeader(http.StatusOK)
+	})
+	w := newWorld(t, engine.Config{}, dispatch.Config{Owns: func(string) bool { return owns.Load() }})
+	w.setup(map[string]map[string]any{"hook": hookAgent(rc.URL)}, map[string]string{"api": "hook"}, "r1")
+	w.version("api", "v1")
+	until(t, "the delivery", func() bool { return rc.count() == 1 })
+	owns.Store(false)
+	close(release)
+	w.d.Close() // waits for the attempt in hand and its recording
+	j := w.jobs()[0]
+	if j.Dispatch != nil && (j.Dispatch.Attempts > 0 || !j.Dispatch.DispatchedAt.IsZero()) {
+		t.Errorf("the attempt was recorded by a process that no longer owns the workspace: %+v", j.Dispatch)
+	}
+}

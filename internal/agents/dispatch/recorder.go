@@ -89,6 +89,14 @@ func (d *Dispatcher) flush(r *recorder) bool {
 		if len(attempts) == 0 && len(follows) == 0 {
 			return true
 		}
+		if !d.cfg.Owns(r.ws) {
+			// The workspace moved to another process, which hands the jobs
+			// whose outcome is not recorded over again (at least once).
+			d.log.Warn("dropping dispatch outcomes of a workspace this process no longer owns; its owner hands the jobs over again",
+				"workspace", r.ws, "jobs", len(attempts)+len(follows))
+			d.done(r, attempts, follows)
+			continue
+		}
 		if len(attempts) > 0 {
 			if err := d.cfg.Engine.RecordDispatches(d.ctx, r.ws, attempts); err != nil {
 				d.log.Error("recording dispatch outcomes failed; retrying", "workspace", r.ws, "jobs", len(attempts), "err", err)

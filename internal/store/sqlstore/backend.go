@@ -38,6 +38,9 @@ type backend interface {
 	inTx(ctx context.Context, fn func(exec execFunc) error) error
 	// queryStrings returns the first column of every row.
 	queryStrings(ctx context.Context, query string, args ...any) ([]string, error)
+	// queryRows calls fn for every row with a function that scans the
+	// row's columns into its arguments.
+	queryRows(ctx context.Context, query string, args []any, fn func(scan func(dest ...any) error) error) error
 	// queryDocs calls fn with the first column of every row; the slice is
 	// only valid during the call.
 	queryDocs(ctx context.Context, query string, args []any, fn func(doc []byte) error) error
@@ -51,8 +54,9 @@ type backend interface {
 	close()
 }
 
-// execFunc runs one statement inside the transaction of inTx.
-type execFunc func(ctx context.Context, query string, args []any) error
+// execFunc runs one statement inside the transaction of inTx and returns
+// the number of rows it changed.
+type execFunc func(ctx context.Context, query string, args []any) (int64, error)
 
 // unavailable marks err as EUNAVAILABLE while keeping it in the chain, so that
 // errors.Is(err, context.DeadlineExceeded) still holds for callers.

@@ -66,6 +66,8 @@ func newJob(rel *model.Release, agent *model.JobAgent, res *model.Resource) *mod
 type fixture struct {
 	workspace   *model.Workspace
 	event       *model.ProcessedEvent
+	offset      *model.ConsumerOffset
+	deadLetter  *model.DeadLetter
 	system      *model.System
 	provider    *model.ResourceProvider
 	resource    *model.Resource
@@ -97,6 +99,12 @@ type fixture struct {
 func newFixture(ws string) *fixture {
 	f := &fixture{workspace: &model.Workspace{ID: ws, CreatedAt: fixtureTime}}
 	f.event = &model.ProcessedEvent{ID: randID("evt"), EventType: "resource.created", ProcessedAt: fixtureTime}
+	f.offset = &model.ConsumerOffset{Topic: "events", Partition: 3, Next: 42, UpdatedAt: fixtureTime}
+	index := 1
+	f.deadLetter = &model.DeadLetter{LogPosition: model.LogPosition{Topic: "events", Partition: 3, Offset: 40},
+		Key: ws, Value: `{"eventType": "resource.created"}`, ValueEncoding: model.ValueText, ValueBytes: 33,
+		Error: "event 1 (resource.created): resource.id: is required", Code: model.EINVALID, Field: "resource.id",
+		Index: &index, Applied: 1, RecordedAt: fixtureTime}
 	f.system = &model.System{ID: randID("sys"), WorkspaceID: ws, Name: "payments"}
 	f.provider = &model.ResourceProvider{ID: randID("prov"), WorkspaceID: ws, Name: "aws", CreatedAt: fixtureTime,
 		Metadata: map[string]string{}}
@@ -165,6 +173,8 @@ func (f *fixture) upsert(t testing.TB, tx *store.Tx) {
 	errs := []error{
 		store.Workspaces.Upsert(tx, f.workspace.ID, f.workspace),
 		store.ProcessedEvents.Upsert(tx, f.event.ID, f.event),
+		store.ConsumerOffsets.Upsert(tx, f.offset.Key(), f.offset),
+		store.DeadLetters.Upsert(tx, f.deadLetter.ID(), f.deadLetter),
 		store.Systems.Upsert(tx, f.system.ID, f.system),
 		store.ResourceProviders.Upsert(tx, f.provider.ID, f.provider),
 		store.Resources.Upsert(tx, f.resource.ID, f.resource),

@@ -28,7 +28,7 @@ func (db *DB) CheckWritable(ctx context.Context) error {
 	ctx, cancel := db.bound(ctx)
 	defer cancel()
 	err := db.be.inTx(ctx, func(exec execFunc) error {
-		if err := exec(ctx, db.upsertMetaSQL(true), []any{keyProbe, "probe"}); err != nil {
+		if _, err := exec(ctx, db.upsertMetaSQL(true), []any{keyProbe, "probe"}); err != nil {
 			return err
 		}
 		return errProbed
@@ -80,7 +80,8 @@ func (db *DB) setMeta(ctx context.Context, key, value string, replace bool) erro
 	ctx, cancel := db.bound(ctx)
 	defer cancel()
 	err := db.be.inTx(ctx, func(exec execFunc) error {
-		return exec(ctx, db.upsertMetaSQL(replace), []any{key, value})
+		_, err := exec(ctx, db.upsertMetaSQL(replace), []any{key, value})
+		return err
 	})
 	if err != nil {
 		return fmt.Errorf("write %s: %w", key, db.fail(ctx, err))

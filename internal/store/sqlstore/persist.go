@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -29,7 +30,9 @@ const (
 // transaction, COMMIT included, must finish within the DB's timeout. On
 // failure the transaction is rolled back and the error is translated: a
 // unique violation is ECONFLICT; a busy or unreachable database, or one that
-// did not answer in time (ErrTimeout), EUNAVAILABLE. An error for which
+// did not answer in time (ErrTimeout), EUNAVAILABLE. A batch with a Lease
+// that is no longer the workspace's (see fence) fails with store.ErrFenced
+// and writes nothing. An error for which
 // OutcomeUnknown is true is EUNAVAILABLE too, but the batch may have been
 // committed. Persist may be called concurrently for different workspaces.
 func (db *DB) Persist(ctx context.Context, b store.Batch) (err error) {
@@ -50,6 +53,11 @@ func (db *DB) Persist(ctx context.Context, b store.Batch) (err error) {
 	ctx, cancel := db.bound(ctx)
 	defer cancel()
 	err = db.be.inTx(ctx, func(exec execFunc) error {
+		if b.Lease != nil {
+			if err := db.fence(ctx, exec, b.WorkspaceID, *b.Lease); err != nil {
+				return err
+			}
+		}
 		for i, c := range enc.chunks {
 			if err := db.execChunk(ctx, exec, i+1, c); err != nil {
 				return err
@@ -58,6 +66,9 @@ func (db *DB) Persist(ctx context.Context, b store.Batch) (err error) {
 		return nil
 	})
 	span.SetAttributes(attribute.Int("db.statements", len(enc.chunks)))
+	if errors.Is(err, store.ErrFenced) {
+		return fmt.Errorf("persist workspace %s: %w", b.WorkspaceID, err)
+	}
 	if err != nil {
 		return fmt.Errorf("persist workspace %s: %w", b.WorkspaceID, db.fail(ctx, err))
 	}
@@ -76,7 +87,7 @@ func (db *DB) execChunk(ctx context.Context, exec execFunc, n int, c *chunk) err
 			return err
 		}
 	}
-	if err := exec(ctx, query, c.args); err != nil {
+	if _, err := exec(ctx, query, c.args); err != nil {
 		return fmt.Errorf("%s %d %s rows: %w", c.g.verb(), len(c.rows), c.g.table.TableName(), err)
 	}
 	return nil

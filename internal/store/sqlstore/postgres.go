@@ -107,9 +107,9 @@ func (p *postgresBackend) inTx(ctx context.Context, fn func(exec execFunc) error
 	if err != nil {
 		return err
 	}
-	err = fn(func(ctx context.Context, query string, args []any) error {
-		_, err := tx.Exec(ctx, query, args...)
-		return err
+	err = fn(func(ctx context.Context, query string, args []any) (int64, error) {
+		tag, err := tx.Exec(ctx, query, args...)
+		return tag.RowsAffected(), err
 	})
 	if err != nil {
 		// A rollback that fails (the context ended, the connection is
@@ -144,6 +144,20 @@ func (p *postgresBackend) queryStrings(ctx context.Context, query string, args .
 		return nil, err
 	}
 	return pgx.CollectRows(rows, pgx.RowTo[string])
+}
+
+func (p *postgresBackend) queryRows(ctx context.Context, query string, args []any, fn func(scan func(...any) error) error) error {
+	rows, err := p.pool.Query(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := fn(rows.Scan); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
 }
 
 func (p *postgresBackend) queryDocs(ctx context.Context, query string, args []any, fn func([]byte) error) error {

@@ -29,7 +29,7 @@ func TestDB_Migrate(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, dialect string) {
 		t.Run("tables match store.Tables", func(t *testing.T) {
 			db := sqltest.Open(t, dialect)
-			want := []string{"gatehouse_meta", "goose_db_version"}
+			want := []string{"gatehouse_meta", "goose_db_version", "kafka_partition", "workspace_lease"}
 			for _, tbl := range store.Tables {
 				if tbl.IsDerived() {
 					continue

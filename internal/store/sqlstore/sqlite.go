@@ -114,9 +114,12 @@ func (s *sqliteBackend) inTx(ctx context.Context, fn func(exec execFunc) error) 
 	if err != nil {
 		return err
 	}
-	exec := func(ctx context.Context, query string, args []any) error {
-		_, err := tx.ExecContext(ctx, query, args...)
-		return err
+	exec := func(ctx context.Context, query string, args []any) (int64, error) {
+		res, err := tx.ExecContext(ctx, query, args...)
+		if err != nil {
+			return 0, err
+		}
+		return res.RowsAffected()
 	}
 	if err := fn(exec); err != nil {
 		if rbErr := tx.Rollback(); rbErr != nil && !errors.Is(rbErr, sql.ErrTxDone) {
@@ -167,6 +170,20 @@ func (s *sqliteBackend) queryStrings(ctx context.Context, query string, args ...
 		out = append(out, v)
 	}
 	return out, rows.Err()
+}
+
+func (s *sqliteBackend) queryRows(ctx context.Context, query string, args []any, fn func(scan func(...any) error) error) error {
+	rows, err := s.db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := fn(rows.Scan); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
 }
 
 func (s *sqliteBackend) queryDocs(ctx context.Context, query string, args []any, fn func([]byte) error) error {

@@ -139,6 +139,14 @@ func Fixtures() []Fixture {
 		fixture("processed event", store.ProcessedEvents, func() *model.ProcessedEvent {
 			return &model.ProcessedEvent{ID: ID(), EventType: "resource.created", ProcessedAt: now}
 		}),
+		fixture("consumer offset", store.ConsumerOffsets, func() *model.ConsumerOffset {
+			return &model.ConsumerOffset{Topic: ID(), Partition: 7, Next: 12, UpdatedAt: now}
+		}),
+		fixture("dead letter", store.DeadLetters, func() *model.DeadLetter {
+			return &model.DeadLetter{LogPosition: model.LogPosition{Topic: ID(), Partition: 1, Offset: 9}, Key: ID(),
+				Value: "{", ValueEncoding: model.ValueText, ValueBytes: 1, Error: "body: malformed JSON",
+				Code: model.EINVALID, Field: "body", RecordedAt: now}
+		}),
 	}
 }
 

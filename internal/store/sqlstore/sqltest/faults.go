@@ -83,3 +83,40 @@ func withConn(t testing.TB, dsn string, fn func(context.Context, *pgx.Conn) erro
 		t.Fatal(err)
 	}
 }
+
+// ExpireLeases makes the workspace leases of ids on the PostgreSQL database
+// of dsn run out now, as if their owner had stopped renewing them (paused,
+// partitioned, killed) for longer than their lifetime.
+func ExpireLeases(t testing.TB, dsn string, ids ...string) {
+	t.Helper()
+	withConn(t, dsn, func(ctx context.Context, conn *pgx.Conn) error {
+		_, err := conn.Exec(ctx, `UPDATE "workspace_lease" SET "expires_at" = now() - interval '1 second'
+			WHERE "workspace_id" = ANY($1)`, ids)
+		return err
+	})
+}
+
+// WaitingOn reports whether a session of the PostgreSQL database of dsn
+// waits for a lock (on a table or on a row) in a statement naming table.
+func WaitingOn(t testing.TB, dsn, table string) bool {
+	t.Helper()
+	var n int
+	withConn(t, dsn, func(ctx context.Context, conn *pgx.Conn) error {
+		return conn.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity
+			WHERE datname = current_database() AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()
+			AND position($1 in query) > 0`, table).Scan(&n)
+	})
+	return n > 0
+}
+
+// TerminateApplication ends every session of the PostgreSQL database of dsn
+// opened with application_name name, as the death of that process does:
+// their open transactions are rolled back.
+func TerminateApplication(t testing.TB, dsn, name string) {
+	t.Helper()
+	withConn(t, dsn, func(ctx context.Context, conn *pgx.Conn) error {
+		_, err := conn.Exec(ctx, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "+
+			"WHERE datname = current_database() AND application_name = $1", name)
+		return err
+	})
+}
