@@ -108,7 +108,7 @@ func TestEvalDeploymentWindow(t *testing.T) {
 		{name: "secondly with a huge COUNT walks from 2000", rule: window("FREQ=SECONDLY;COUNT=2000000000", 60, "", nil),
 			now: "2026-03-10T12:00:00Z", want: progWant{state: "denied", msg: "too costly"}},
 		{name: "secondly from 1970", rule: window("DTSTART:19700101T000000Z\nRRULE:FREQ=SECONDLY", 1, "", nil),
-			now: "2026-03-10T12:00:00Z", want: progWant{state: "denied", msg: "too costly"}},
+			now: "2026-03-10T23:00:00Z", want: progWant{state: "denied", msg: "too costly"}},
 		{name: "deny window too costly denies too", rule: window("FREQ=SECONDLY;COUNT=2000000000", 60, "", &no),
 			now: "2026-03-10T12:00:00Z", want: progWant{state: "denied", msg: "too costly"}},
 		{name: "a clock the interval never reaches", rule: window("FREQ=HOURLY;INTERVAL=2;BYHOUR=1", 60, "", nil),
@@ -141,6 +141,19 @@ func TestEvalDeploymentWindow(t *testing.T) {
 			}
 			tc.want.check(t, got)
 		})
+	}
+}
+
+// TestValidateWindow_AlwaysOpenAnyTimeOfDay: the way ctrlplane users write
+// "always open" (minutely, a day long) is accepted whatever the time of day
+// it is written at: its evaluation starts at most a day back.
+func TestValidateWindow_AlwaysOpenAnyTimeOfDay(t *testing.T) {
+	w := &model.DeploymentWindowRule{RRule: "FREQ=MINUTELY;INTERVAL=1", DurationMinutes: 1440}
+	day := progTime(t, "2026-12-01T00:00:00Z")
+	for at := day; at.Before(day.Add(24 * time.Hour)); at = at.Add(17*time.Minute + 13*time.Second) {
+		if err := ValidateWindow("w", w, at); err != nil {
+			t.Fatalf("written at %s: %v", at.Format(time.RFC3339), err)
+		}
 	}
 }
 
@@ -177,7 +190,7 @@ func TestWindowRule_From(t *testing.T) {
 	zones := []string{"UTC", "America/New_York", "Australia/Lord_Howe", "America/Santiago"}
 	// Around the 2026 DST changes in the northern and southern hemispheres.
 	notBefores := []time.Time{progTime(t, "2026-03-08T05:30:00Z"), progTime(t, "2026-04-04T12:00:00Z"),
-		progTime(t, "2026-11-01T05:00:00Z")}
+		progTime(t, "2026-06-15T13:29:59Z"), progTime(t, "2026-11-01T05:00:00Z")}
 	const span = 40 * 24 * time.Hour
 	for _, zone := range zones {
 		loc, err := time.LoadLocation(zone)
@@ -232,13 +245,13 @@ func TestSkipPeriods_SkippedMidnight(t *testing.T) {
 		t.Skipf("tzdata: midnight of 2026-09-06 exists in Santiago (%v)", m)
 	}
 	anchor := windowAnchor(loc)
-	// One period before 2026-09-07 is 2026-09-06, whose midnight is skipped:
-	// one more period back.
-	if got, want := skipPeriods(rrule.DAILY, 1, anchor, time.Date(2026, 9, 7, 12, 0, 0, 0, loc)),
+	// The period holding noon of 2026-09-06 starts at its midnight, which is
+	// skipped: one more period back.
+	if got, want := skipPeriods(rrule.DAILY, 1, anchor, time.Date(2026, 9, 6, 12, 0, 0, 0, loc)),
 		time.Date(2026, 9, 5, 0, 0, 0, 0, loc); !got.Equal(want) {
 		t.Errorf("skipPeriods = %v, want %v", got, want)
 	}
-	if got, want := skipPeriods(rrule.DAILY, 1, anchor, time.Date(2026, 9, 8, 12, 0, 0, 0, loc)),
+	if got, want := skipPeriods(rrule.DAILY, 1, anchor, time.Date(2026, 9, 7, 12, 0, 0, 0, loc)),
 		time.Date(2026, 9, 7, 0, 0, 0, 0, loc); !got.Equal(want) {
 		t.Errorf("skipPeriods = %v, want %v", got, want)
 	}

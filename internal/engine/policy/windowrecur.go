@@ -118,7 +118,10 @@ func (w *windowRule) from(notBefore time.Time) (*rrule.RRule, error) {
 // skipPeriods returns anchor moved forward by whole periods of a recurrence
 // of frequency freq and interval k (k years, k months, 7k days, k days, or
 // for sub-daily frequencies the least whole number of days that is a
-// multiple of k hours, minutes or seconds) to at least one period before t.
+// multiple of k hours, minutes or seconds): for yearly and monthly ones to
+// at least one period before t, for the others to the last period start
+// not after t, so that a minutely rule is iterated from at most a day
+// before t whatever the time of day.
 // rrule-go counts in wall-clock fields, so whole-period steps keep every
 // occurrence after the new anchor in phase with the original.
 //
@@ -147,17 +150,33 @@ func skipPeriods(freq rrule.Frequency, k int, anchor, t time.Time) time.Time {
 		}
 		elapsed := (time.Date(ty, tm, td, 0, 0, 0, 0, time.UTC).Unix() -
 			time.Date(ay, am, ad, 0, 0, 0, 0, time.UTC).Unix()) / (24 * 60 * 60)
-		n = int(elapsed)/days - 1
+		n = int(elapsed) / days
 		at = func(n int) (int, int, int) { return ay, int(am), ad + n*days }
 	}
-	for i := n; i > 0 && i >= n-1; i-- {
+	// On t's own date the anchor's time of day may still be ahead of t
+	// (one period less), or skipped by the clocks there (one more).
+	for i := n; i > 0 && i >= n-2; i-- {
 		y, m, d := at(i)
 		moved := time.Date(y, time.Month(m), d, h, mi, s, 0, anchor.Location())
-		if mh, mm, ms := moved.Clock(); mh == h && mm == mi && ms == s {
+		if mh, mm, ms := moved.Clock(); mh == h && mm == mi && ms == s && !moved.After(t) {
 			return moved
 		}
 	}
 	return anchor
+}
+
+// latestInPeriod returns the last second of the period (see skipPeriods)
+// holding t, for weekly, daily and sub-daily rules without COUNT; false for
+// the others, which skip whole months or years and are cheap to iterate.
+func (w *windowRule) latestInPeriod(t time.Time) (time.Time, bool) {
+	days := periodDays(w.opt.Freq, w.opt.Interval)
+	if w.opt.Count != 0 || days <= 0 {
+		return time.Time{}, false
+	}
+	start := skipPeriods(w.opt.Freq, w.opt.Interval, w.anchor, t.In(w.anchor.Location()))
+	y, m, d := start.Date()
+	h, mi, s := start.Clock()
+	return time.Date(y, m, d+days, h, mi, s, 0, start.Location()).Add(-time.Second), true
 }
 
 // periodDays is the length in days of one whole period of a weekly, daily or

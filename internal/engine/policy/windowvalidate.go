@@ -60,6 +60,15 @@ func ValidateWindow(prefix string, w *model.DeploymentWindowRule, now time.Time)
 	if _, err := rule.scan(start, duration, windowWriteSteps); err != nil {
 		return windowInvalid(field, err)
 	}
+	// An evaluation starts at the last period start before its look-back,
+	// so it costs more the later in the period it runs: charge the latest
+	// moment of this one, so that what is accepted does not depend on the
+	// time of day it was written at.
+	if worst, ok := rule.latestInPeriod(now.Add(-duration)); ok {
+		if _, err := rule.scan(worst.Add(duration), duration, windowWriteSteps); err != nil {
+			return windowInvalid(field, err)
+		}
+	}
 	return nil
 }
 
