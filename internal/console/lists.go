@@ -41,6 +41,8 @@ type deploymentVersions struct {
 	Deployment *model.Deployment
 	Targets    int
 	Versions   []versionRow
+	// Plans are its plans still kept, newest first.
+	Plans []planRow
 }
 
 // versionRow is one version and where it is.
@@ -78,6 +80,7 @@ func (c *Console) versionsPage(_ *http.Request, p *page) error {
 			dv.Versions = append(dv.Versions, versionRow{Version: v, Current: current[v.ID], Desired: desired[v.ID],
 				Approvals: approvalsOf(snap, v.ID)})
 		}
+		dv.Plans = keptPlans(snap, p.Workspace, d.ID, c.engine.Now())
 		body.Deployments = append(body.Deployments, dv)
 	}
 	p.Title, p.Nav, p.template, p.Body = "Versions", "versions", "versions", body
