@@ -141,7 +141,8 @@ func startKafkaDev(t *testing.T, bin string) string {
 
 // TestServe_KafkaGroupOneKilled: two `serve` processes sharing a consumer
 // group on kafka-dev take events over HTTP (produced to the topic,
-// answered once committed); one is killed with SIGKILL mid-stream. Every
+// answered once committed) and answer the same reads (forwarded to the
+// partition's consumer); one is killed with SIGKILL mid-stream. Every
 // acknowledged event is applied exactly once (its resource and exactly its
 // one job), and the survivor serves every workspace afterwards.
 func TestServe_KafkaGroupOneKilled(t *testing.T) {
@@ -158,6 +159,13 @@ func TestServe_KafkaGroupOneKilled(t *testing.T) {
 
 	c := newAPIClient(t, victim.addr, "ws-kafka")
 	setupPipeline(c)
+	// Reads agree whichever process is asked: the one not consuming the
+	// workspace's partition forwards them to the one that does.
+	assertSameState(t, "ws-kafka read from the survivor and from the victim",
+		dumpState(t, newAPIClient(t, survivor.addr, "ws-kafka")), dumpState(t, c))
+	if !strings.Contains(metrics(t, victim.addr)+metrics(t, survivor.addr), `gatehouse_forwarded_requests_total{outcome="forwarded"}`) {
+		t.Error("neither process forwarded a read of ws-kafka to the other")
+	}
 	res := streamUntilKilled(t, c, victim, 150)
 
 	onSurvivor := newAPIClient(t, survivor.addr, "ws-kafka")
