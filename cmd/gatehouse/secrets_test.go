@@ -15,10 +15,10 @@ import (
 )
 
 // TestServe_SensitiveValuesOnlyInWhatIsSent: a sensitive variable is
-// opened into the webhook delivery, and the agent's secret signs it;
-// neither is anywhere else: not in a log line (at debug, including the
-// failed first attempt), not in a trace span's name, attributes or events,
-// not in the database files.
+// opened into the webhook delivery, and the agent's secret signs it without
+// being in it; neither is anywhere else: not in a log line (at debug,
+// including the failed first attempt), not in a trace span's name,
+// attributes or events, not in the database files.
 func TestServe_SensitiveValuesOnlyInWhatIsSent(t *testing.T) {
 	const agentSecret, variable = "hmac-Agent-Secret-77", "Clear-Text-Sensitive-91"
 	t.Setenv(envEncryptionKey, strings.Repeat("0123456789abcdef", 4))
@@ -79,6 +79,11 @@ func TestServe_SensitiveValuesOnlyInWhatIsSent(t *testing.T) {
 	mu.Unlock()
 	if strings.Count(delivered, variable) < 2 {
 		t.Errorf("the delivery does not carry the variable opened in its config and its context: %s", delivered)
+	}
+	// The key that signs the body is not in it: whoever sees one delivery
+	// could sign forged ones with it.
+	if strings.Contains(delivered, agentSecret) {
+		t.Errorf("the delivery carries the agent's signing secret in clear: %s", delivered)
 	}
 	if signature != webhook.Sign(agentSecret, []byte(delivered)) {
 		t.Errorf("signature %q is not the body's HMAC under the agent's secret", signature)
