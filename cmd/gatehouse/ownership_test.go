@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
@@ -213,4 +214,44 @@ func TestMain_IdleWorkspacesUnload(t *testing.T) {
 		t.Errorf("gauge after the unload:\n%s", grepLines(metrics(t, rm.Addr()), "gatehouse_workspaces_loaded"))
 	}
 	assertSameState(t, "the quiet workspace read after its unload", dumpState(t, quiet), before)
+}
+
+// TestServe_KafkaRefusedEventAnswersAsWithoutKafka: with Kafka, an event
+// the owner refuses is answered over HTTP as without Kafka (400 naming the
+// field), is kept as a dead letter readable through the API, changes
+// nothing, and does not hold up the partition: the next event applies.
+func TestServe_KafkaRefusedEventAnswersAsWithoutKafka(t *testing.T) {
+	bin := buildGatehouse(t)
+	dsn := sqltest.DSN(t, sqlstore.DialectPostgres)
+	brokers := startKafkaDev(t, bin)
+	srv := startServer(t, bin, dsn, "--kafka-brokers", brokers, "--kafka-session-timeout", "2s")
+	waitFor(t, "the process holds the partitions", func() bool {
+		return strings.Contains(metrics(t, srv.addr), "gatehouse_partitions_assigned 6")
+	})
+	c := newAPIClient(t, srv.addr, "ws-refused")
+	c.mustApply("system.created", fxSystem("sys"))
+
+	status, body, err := c.post("environment.created", map[string]any{"id": "prod", "nmae": "prod"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var answer struct {
+		Error string `json:"error"`
+		Field string `json:"field"`
+	}
+	_ = json.Unmarshal(body, &answer)
+	if status != http.StatusBadRequest || !strings.Contains(answer.Field, "nmae") {
+		t.Fatalf("refused event: %d %s, want 400 naming nmae", status, body)
+	}
+	if n := len(c.list("environments", "")); n != 0 {
+		t.Errorf("%d environments after the refused event, want 0", n)
+	}
+	letters := c.list("dead-letters", "")
+	if len(letters) != 1 || !strings.Contains(string(letters[0]), "nmae") {
+		t.Errorf("dead letters %s, want the refused record with its error", letters)
+	}
+	c.mustApply("environment.created", fxEnvironment("prod", fxCEL("true")))
+	if n := len(c.list("environments", "")); n != 1 {
+		t.Errorf("%d environments after the next event, want 1", n)
+	}
 }
