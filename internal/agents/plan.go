@@ -19,6 +19,12 @@ type PlanInput struct {
 	// Current is the config of the job that deployed the current release
 	// on the same agent; nil when there is none.
 	Current map[string]any
+	// Credentials are the proposed config's values of the type's
+	// sensitive keys (Terraform Cloud's token), opened, for a planner
+	// that must ask its system. A planner sends them to that system only
+	// and never puts them in its output. Absent when they cannot be
+	// opened (no encryption key).
+	Credentials map[string]string
 }
 
 // PlanOutput is what a planner compared: the two documents, as text, in

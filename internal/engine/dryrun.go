@@ -7,6 +7,7 @@ import (
 	"maps"
 	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -43,6 +44,9 @@ const (
 	// maxPlansPerDeployment bounds the plans kept for one deployment; the
 	// oldest go first.
 	maxPlansPerDeployment = 20
+	// plannersAtOnce bounds the agent planners asked at the same time by
+	// one plan.
+	plannersAtOnce = 8
 )
 
 // plannedJob is one agent result of a plan still to be completed: its
@@ -79,10 +83,19 @@ func (e *Engine) PlanDeployment(ctx context.Context, wsID, deploymentID string, 
 	if err != nil {
 		return nil, err
 	}
-	// Agent planners may take their time; no lock is held while they do.
+	// Agent planners may take their time (a speculative Terraform run
+	// takes as long as a plan); no lock is held while they do, and a few
+	// run at once, each filling a result of its own.
+	var wg sync.WaitGroup
+	slots := make(chan struct{}, plannersAtOnce)
 	for _, pj := range jobs {
-		completeResult(ctx, &plan.Targets[pj.target].Results[pj.result], pj)
+		slots <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-slots }()
+			completeResult(ctx, &plan.Targets[pj.target].Results[pj.result], pj)
+		})
 	}
+	wg.Wait()
 	summarize(plan)
 	plan.CompletedAt = e.cfg.Clock().UTC()
 	if err := e.work(ctx, ws, Event{Type: "deployment.planned"}, func(u *unit) error { return u.storePlan(plan) }); err != nil {
@@ -231,6 +244,7 @@ func (e *Engine) draftTarget(r store.Reader, t *model.ReleaseTarget, v *model.De
 			if err != nil {
 				res.Message = err.Error()
 			} else {
+				in.Credentials = e.planCredentials(e.cfg.Agents[c.agent.Type], c.config)
 				jobs = append(jobs, plannedJob{target: index, result: len(pt.Results), typ: e.cfg.Agents[c.agent.Type], in: in})
 			}
 		}

@@ -25,8 +25,9 @@ import (
 // and the current job's own id would make every plan differ.
 const planJobID = "<job id>"
 
-// plannerTimeout bounds one agent planner's answer.
-const plannerTimeout = 30 * time.Second
+// plannerTimeout bounds one agent planner's answer: long enough for a
+// speculative Terraform run, which takes as long as a plan.
+const plannerTimeout = 5 * time.Minute
 
 // planInput renders what a job for choice c would be given, and what the
 // job that deployed the current release on the same agent was given.
@@ -42,6 +43,31 @@ func planInput(r store.Reader, te *targetEntities, rr *resolvedRelease, c agentC
 		}
 	}
 	return in, nil
+}
+
+// planCredentials opens the values of t's sensitive keys in config for
+// its planner (see agents.PlanInput.Credentials); a value that does not
+// open is left out, and the planner then says it cannot plan.
+func (e *Engine) planCredentials(t *agents.Type, config map[string]any) map[string]string {
+	if t == nil || t.Planner == nil || len(t.Sensitive) == 0 {
+		return nil
+	}
+	out := map[string]string{}
+	for _, k := range t.Sensitive {
+		switch v := config[k].(type) {
+		case string:
+			out[k] = v
+		default:
+			s, ok := SealedConfig(v)
+			if !ok || e.cfg.Sealer == nil {
+				continue
+			}
+			if clear, err := e.cfg.Sealer.Open(s, s.Binding); err == nil {
+				out[k] = clear
+			}
+		}
+	}
+	return out
 }
 
 // renderForPlan renders a job's config over its dispatch context with

@@ -3,7 +3,11 @@ package engine
 import (
 	"context"
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -157,11 +161,33 @@ func TestEngine_Plan_Agents(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Terraform Cloud as it answers for an organization without the
+	// planned workspaces: the plan cannot make a speculative run there.
+	var mu sync.Mutex
+	var asked []string
+	terraform := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "Bearer tf-s3cret" {
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		if r.URL.Path == "/api/v2/ping" {
+			w.Header().Set("TFP-API-Version", "2.6")
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		mu.Lock()
+		asked = append(asked, r.Method+" "+r.URL.Path)
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/vnd.api+json")
+		w.WriteHeader(http.StatusNotFound)
+		_, _ = w.Write([]byte(`{"errors":[{"status":"404","title":"not found"}]}`))
+	}))
+	defer terraform.Close()
 	h := planWorld(t, Config{Agents: reg})
 	h.must("job-agent.created", map[string]any{"id": "argo", "name": "argo", "type": argocd.TypeName,
 		"config": map[string]any{"serverUrl": "https://argo.example.com", "apiKey": "argo-s3cret"}})
 	h.must("job-agent.created", map[string]any{"id": "tf", "name": "tf", "type": tfc.TypeName,
-		"config": map[string]any{"organization": "acme", "token": "tf-s3cret"}})
+		"config": map[string]any{"organization": "acme", "token": "tf-s3cret", "address": terraform.URL}})
 	dep := deployment("api", cel("true"))
 	dep["jobAgents"] = []any{
 		map[string]any{"ref": "argo", "config": map[string]any{"template": "apiVersion: argoproj.io/v1alpha1\nkind: Application\n" +
@@ -180,14 +206,19 @@ func TestEngine_Plan_Agents(t *testing.T) {
 		!strings.Contains(argo.Proposed, "targetRevision: v2") || strings.Contains(argo.Proposed, "apiKey") {
 		t.Fatalf("argo-cd plans the Application: %+v", argo)
 	}
-	if tf.Status != model.PlanUnsupported || !strings.Contains(tf.Message, "speculative") ||
-		!strings.Contains(tf.Proposed, "workspace: api-r1") || strings.Contains(tf.Proposed, "tf-s3cret") {
-		t.Fatalf("terraform-cloud is unsupported, with its rendered config: %+v", tf)
+	if tf.Status != model.PlanComputed || !strings.Contains(tf.Message, "api-r1 does not exist yet") ||
+		!strings.Contains(tf.Proposed, "plan: 0 to add") || strings.Contains(tf.Proposed+tf.Message, "tf-s3cret") {
+		t.Fatalf("terraform-cloud asks for the workspace and finds none: %+v", tf)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if !slices.Contains(asked, "GET /api/v2/organizations/acme/workspaces/api-r1") {
+		t.Errorf("Terraform Cloud was not asked for the workspace: %v", asked)
 	}
 	if gone.Status != model.PlanErrored || !strings.Contains(gone.Message, `"gone" does not exist`) {
 		t.Fatalf("a missing agent errors: %+v", gone)
 	}
-	if p.Status != model.PlanFailed || p.Summary.Errored != 2 || p.Summary.Unsupported != 2 {
+	if p.Status != model.PlanFailed || p.Summary.Errored != 2 || p.Summary.Unsupported != 0 {
 		t.Fatalf("status %s, summary %+v", p.Status, p.Summary)
 	}
 }

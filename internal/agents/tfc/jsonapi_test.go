@@ -29,11 +29,15 @@ func varResource(wsID string, v *tfVar) map[string]any {
 }
 
 func runResource(r *tfRun) map[string]any {
+	rels := map[string]any{"workspace": map[string]any{"data": map[string]any{"id": r.workspaceID, "type": "workspaces"}}}
+	if r.planID != "" {
+		rels["plan"] = map[string]any{"data": map[string]any{"id": r.planID, "type": "plans"}}
+	}
 	return map[string]any{"id": r.id, "type": "runs",
 		"attributes": map[string]any{"message": r.message, "status": r.status, "source": "tfe-api",
-			"created-at": "2026-01-02T03:04:05.000Z", "is-destroy": false,
+			"created-at": "2026-01-02T03:04:05.000Z", "is-destroy": false, "plan-only": r.planOnly,
 			"actions": map[string]any{"is-cancelable": true, "is-confirmable": false}},
-		"relationships": map[string]any{"workspace": map[string]any{"data": map[string]any{"id": r.workspaceID, "type": "workspaces"}}}}
+		"relationships": rels}
 }
 
 func attributes(body map[string]any) map[string]any {

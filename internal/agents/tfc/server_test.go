@@ -32,6 +32,9 @@ type tfcServer struct {
 	requests   []tfRequest
 	fail       map[string]tfFailure // by route, e.g. "POST /api/v2/runs"
 	ids        int
+	// planned is what a speculative run's plan finds: additions, changes
+	// and destructions.
+	planned [3]int
 }
 
 type tfWorkspace struct{ id, org, name string }
@@ -41,7 +44,13 @@ type tfVar struct {
 	hcl, sensitive           bool
 }
 
-type tfRun struct{ id, workspaceID, message, status string }
+type tfRun struct {
+	id, workspaceID, message, status string
+	// planOnly runs (speculative) carry their run variables and plan.
+	planOnly  bool
+	variables []any
+	planID    string
+}
 
 type tfRequest struct {
 	route, uri, auth, accept, contentType string
@@ -73,6 +82,7 @@ func newTFCServer(t *testing.T) *tfcServer {
 	s.route(mux, "GET /api/v2/workspaces/{id}/runs", s.listRuns)
 	s.route(mux, "POST /api/v2/runs", s.createRun)
 	s.route(mux, "GET /api/v2/runs/{id}", s.readRun)
+	s.route(mux, "GET /api/v2/plans/{id}", s.readPlan)
 	s.srv = httptest.NewServer(mux)
 	t.Cleanup(s.srv.Close)
 	return s
@@ -307,6 +317,10 @@ func (s *tfcServer) createRun(w http.ResponseWriter, r *http.Request, body map[s
 	}
 	message, _ := attributes(body)["message"].(string)
 	run := &tfRun{id: s.nextID("run"), workspaceID: wsID, message: message, status: "pending"}
+	if planOnly, _ := attributes(body)["plan-only"].(bool); planOnly {
+		run.planOnly, run.status, run.planID = true, "planning", s.nextID("plan")
+		run.variables, _ = attributes(body)["variables"].([]any)
+	}
 	s.runs = append(s.runs, run)
 	writeDoc(w, http.StatusCreated, runResource(run))
 }
@@ -315,6 +329,10 @@ func (s *tfcServer) readRun(w http.ResponseWriter, r *http.Request, _ map[string
 	for _, run := range s.runs {
 		if run.id == r.PathValue("id") {
 			writeDoc(w, http.StatusOK, runResource(run))
+			if run.planOnly {
+				// Terraform is quick here: planned by the next read.
+				run.status = "planned_and_finished"
+			}
 			return
 		}
 	}
@@ -338,4 +356,20 @@ func (s *tfcServer) varsOf(org, name string) map[string]tfVar {
 		}
 	}
 	return out
+}
+
+func (s *tfcServer) readPlan(w http.ResponseWriter, r *http.Request, _ map[string]any) {
+	for _, run := range s.runs {
+		if run.planID == r.PathValue("id") {
+			status := "running"
+			if run.status == "planned_and_finished" {
+				status = "finished"
+			}
+			writeDoc(w, http.StatusOK, map[string]any{"id": run.planID, "type": "plans",
+				"attributes": map[string]any{"status": status, "has-changes": s.planned != [3]int{},
+					"resource-additions": s.planned[0], "resource-changes": s.planned[1], "resource-destructions": s.planned[2]}})
+			return
+		}
+	}
+	writeErrors(w, http.StatusNotFound, map[string]any{"status": "404", "title": "not found"})
 }

@@ -40,6 +40,9 @@ type Options struct {
 	// FollowInterval is how often a run is looked at;
 	// DefaultFollowInterval when zero.
 	FollowInterval time.Duration
+	// PlanPollInterval is how often a plan's speculative run is read;
+	// DefaultPlanPollInterval when zero.
+	PlanPollInterval time.Duration
 }
 
 // New returns the "terraform-cloud" type. Its Agent and Follower are safe
@@ -51,7 +54,7 @@ func New(opts Options) *agents.Type {
 	if opts.FollowInterval <= 0 {
 		opts.FollowInterval = DefaultFollowInterval
 	}
-	a := &agent{http: &http.Client{
+	a := &agent{planPoll: opts.PlanPollInterval, http: &http.Client{
 		Timeout:   opts.Timeout,
 		Transport: answerTransport{base: cleanhttp.DefaultPooledTransport()},
 	}}
@@ -67,7 +70,8 @@ func New(opts Options) *agents.Type {
 }
 
 type agent struct {
-	http *http.Client
+	http     *http.Client
+	planPoll time.Duration
 }
 
 // client returns a go-tfe client for the config's address and token.
