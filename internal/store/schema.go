@@ -234,8 +234,6 @@ var (
 		Key: (*model.ReleaseTarget).Key,
 		Indexes: []Index[model.ReleaseTarget]{
 			{Name: byResource, Value: func(t *model.ReleaseTarget) string { return t.ResourceID }},
-			{Name: byEnvironment, Value: func(t *model.ReleaseTarget) string { return t.EnvironmentID }},
-			{Name: byDeployment, Value: func(t *model.ReleaseTarget) string { return t.DeploymentID }},
 			{Name: byPair, Value: func(t *model.ReleaseTarget) string { return PairKey(t.EnvironmentID, t.DeploymentID) }},
 		}}
 	TargetStates = &Table[model.TargetState]{Name: "target_state", Kind: "TargetState", Derived: true,
@@ -276,8 +274,6 @@ var (
 	EnvironmentLinksBySystem      = SystemEnvironments.Lookup(bySystem)
 	EnvironmentLinksByEnvironment = SystemEnvironments.Lookup(byEnvironment)
 	TargetsByResource             = ReleaseTargets.Lookup(byResource)
-	TargetsByEnvironment          = ReleaseTargets.Lookup(byEnvironment)
-	TargetsByDeployment           = ReleaseTargets.Lookup(byDeployment)
 	TargetsByPair                 = ReleaseTargets.Lookup(byPair)
 	StatesWaitingOn               = TargetStates.Lookup(byWaiting)
 	PlansByDeployment             = DeploymentPlans.Lookup(byDeployment)
