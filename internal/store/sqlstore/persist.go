@@ -62,6 +62,7 @@ func (db *DB) Persist(ctx context.Context, b store.Batch) (err error) {
 			if err := db.execChunk(ctx, exec, i+1, c); err != nil {
 				return err
 			}
+			enc.done(c)
 		}
 		return nil
 	})
