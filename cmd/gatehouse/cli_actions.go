@@ -1,10 +1,12 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"os/user"
 
 	"github.com/google/uuid"
@@ -23,7 +25,9 @@ func newApproveCommand() *cobra.Command {
 		Long: `Approve records a user's approval of a version for an environment, which
 anyApproval rules count. VERSION is a tag (with --deployment, or as
 DEPLOYMENT/TAG, when several deployments have it) or an id. The approval is
-recorded for --user, else the context's user, else the login name.`,
+recorded for --user, else GATEHOUSE_USER, else the context's user; else, with
+a named token (serve --tokens-file), for the token's holder, and otherwise
+for the login name.`,
 		Example: `  gatehouse approve api/v1.4.0 --environment prod --reason "change 1234"
   gatehouse approve v1.4.0 --deployment api --environment prod`,
 		Args: cobra.ExactArgs(1),
@@ -42,18 +46,34 @@ recorded for --user, else the context's user, else the login name.`,
 		if err != nil {
 			return err
 		}
-		who, err := approver(userID, s.conn.User)
-		if err != nil {
-			return err
-		}
 		status := "approved"
 		if reject {
 			status = "rejected"
 		}
-		record := map[string]any{"versionId": versionID, "environmentId": envID, "userId": who, "status": status}
+		record := map[string]any{"versionId": versionID, "environmentId": envID, "status": status}
 		if reason != "" {
 			record["reason"] = reason
 		}
+		who := cmp.Or(userID, s.conn.User)
+		if who == "" && s.conn.Token != "" {
+			// A named token's holder is who the server records, and any other
+			// name (the login name) is refused; so ask without a name first.
+			// Only a server that knows no name for the token wants one.
+			err := sendOne(ctx, s.client, "user-approval-record.created", record)
+			if !wantsUserID(err) {
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "%s %s for %s as the token's holder\n", status,
+					snap.Name("deployment-version", versionID), snap.Name("environment", envID))
+				return nil
+			}
+		}
+		who, err = approver(who)
+		if err != nil {
+			return err
+		}
+		record["userId"] = who
 		if err := sendOne(ctx, s.client, "user-approval-record.created", record); err != nil {
 			return err
 		}
@@ -65,24 +85,29 @@ recorded for --user, else the context's user, else the login name.`,
 	fl.StringVar(&environment, "environment", "", "environment the approval is for (name or id)")
 	fl.StringVar(&deployment, "deployment", "", "deployment of the version, when the tag alone is ambiguous")
 	fl.StringVar(&reason, "reason", "", "why, for the record")
-	fl.StringVar(&userID, "user", "", "who approves (GATEHOUSE_USER; default the context's user, else the login name)")
+	fl.StringVar(&userID, "user", "", "who approves (GATEHOUSE_USER; default the context's user, else a named token's holder, else the login name)")
 	fl.BoolVar(&reject, "reject", false, "record a rejection instead of an approval")
 	_ = cmd.MarkFlagRequired("environment")
 	return cmd
 }
 
-// approver returns who an approval is recorded for.
-func approver(flag, fromContext string) (string, error) {
-	if flag != "" {
-		return flag, nil
-	}
-	if fromContext != "" {
-		return fromContext, nil
+// approver returns who an approval is recorded for: the name given (flag,
+// environment or context), else the login name.
+func approver(given string) (string, error) {
+	if given != "" {
+		return given, nil
 	}
 	if u, err := user.Current(); err == nil && u.Username != "" {
 		return u.Username, nil
 	}
 	return "", errors.New("no user to record the approval for: pass --user or set GATEHOUSE_USER")
+}
+
+// wantsUserID reports whether err is the server's refusal of an approval
+// that names no user: the token sent has no name of its own.
+func wantsUserID(err error) bool {
+	var apiErr *client.APIError
+	return errors.As(err, &apiErr) && apiErr.Status == http.StatusBadRequest && apiErr.Field == "userApprovalRecord.userId"
 }
 
 func newRedeployCommand() *cobra.Command {

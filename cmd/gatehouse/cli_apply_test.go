@@ -270,3 +270,57 @@ func TestApply_WarnsOfANamesakeMadeThroughTheAPI(t *testing.T) {
 		t.Errorf("apply taking the system over:\n%s", out)
 	}
 }
+
+// Freezes and variable sets are kinds of the manifests like any other:
+// created once, unchanged the second time (a sealed value included), and
+// pruned when their file goes.
+func TestApply_FreezesAndVariableSets(t *testing.T) {
+	c := newCLI(t, clienttest.Options{})
+	dir := examplesIn(t)
+	writeFile(t, filepath.Join(dir, "freeze.yaml"), `kind: freeze
+metadata:
+  name: quarter-close
+spec:
+  selector: environment.name == "prod"
+  reason: the quarter's close
+  until: "2026-04-01T00:00:00Z"
+`)
+	writeFile(t, filepath.Join(dir, "variable-sets.yaml"), `kind: variable-set
+metadata:
+  name: big-clusters
+spec:
+  selector: resource.metadata["region"] == "eu-west-1"
+  priority: 5
+  variables:
+    - key: replicas
+      value: 6
+    - key: registryToken
+      value: {sensitive: "hunter2"}
+`)
+	out := c.must("apply", "-f", dir)
+	for _, line := range []string{"created  freeze/quarter-close", "created  variable-set/big-clusters"} {
+		if !strings.Contains(out, line) {
+			t.Errorf("apply does not say %q:\n%s", line, out)
+		}
+	}
+	if out := c.must("apply", "-f", dir); out != "No changes.\n" {
+		t.Errorf("second apply printed %q, want \"No changes.\"", out)
+	}
+	if got := c.must("get", "freeze", "quarter-close"); !strings.Contains(got, "the quarter's close") {
+		t.Errorf("get freeze quarter-close:\n%s", got)
+	}
+	if got := c.must("get", "varsets", "-o", "json"); strings.Contains(got, "hunter2") || !strings.Contains(got, "big-clusters") {
+		t.Errorf("get varsets -o json:\n%s", got)
+	}
+
+	if err := os.Remove(filepath.Join(dir, "freeze.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	out = c.must("apply", "-f", dir, "--prune")
+	if !strings.Contains(out, "deleted  freeze/quarter-close") || strings.Contains(out, "variable-set") {
+		t.Errorf("prune of the freeze's file:\n%s", out)
+	}
+	if got := c.must("get", "freezes"); strings.Contains(got, "the quarter's close") {
+		t.Errorf("the freeze survived the prune:\n%s", got)
+	}
+}

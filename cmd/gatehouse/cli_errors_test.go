@@ -3,6 +3,7 @@ package main
 import (
 	"net"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -157,5 +158,26 @@ func TestVersion_FromBuildInfoAndLinkFlags(t *testing.T) {
 	out, err = runGatehouse("version", "-o", "json")
 	if err != nil || !strings.Contains(out, `"version": "v9.9.9"`) || !strings.Contains(out, `"commit": "abc1234"`) {
 		t.Errorf("version -o json with link flags: %v\n%s", err, out)
+	}
+}
+
+func TestCompletion_ScriptsAndKinds(t *testing.T) {
+	for shell, mark := range map[string]string{"bash": "__start_gatehouse", "zsh": "#compdef gatehouse",
+		"fish": "complete -c gatehouse", "powershell": "Register-ArgumentCompleter"} {
+		out, err := runGatehouse("completion", shell)
+		if err != nil || !strings.Contains(out, mark) {
+			t.Errorf("completion %s: %v; want a script with %q, got %d bytes", shell, err, mark, len(out))
+		}
+	}
+	// What a shell asks when someone types `gatehouse get <TAB>`.
+	out, err := runGatehouse("__complete", "get", "")
+	if err != nil {
+		t.Fatalf("__complete get: %v\n%s", err, out)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	for _, kind := range []string{"release-target", "deployment-version", "freeze", "job"} {
+		if !slices.Contains(lines, kind) {
+			t.Errorf("get does not complete the kind %s:\n%s", kind, out)
+		}
 	}
 }

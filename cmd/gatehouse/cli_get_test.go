@@ -2,19 +2,27 @@ package main
 
 import (
 	"encoding/json"
+	"os/user"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/gatehouse-dev/gatehouse/internal/auth"
 	"github.com/gatehouse-dev/gatehouse/internal/client/clienttest"
 )
 
 // rollout applies the examples and plays the runner for api: its dev jobs
 // succeed, then its staging jobs, so that api waits for an approval in prod
 // while web is still pending in dev.
-func rollout(t *testing.T) *cli {
+func rollout(t *testing.T) *cli { t.Helper(); return rolloutWith(t, clienttest.Options{}, "") }
+
+// rolloutWith is rollout against a server with opt, the CLI sending token.
+func rolloutWith(t *testing.T, opt clienttest.Options, token string) *cli {
 	t.Helper()
-	c := newCLI(t, clienttest.Options{})
+	c := newCLI(t, opt)
+	if token != "" {
+		c.token = token
+	}
 	dir := examplesIn(t)
 	c.must("apply", "-f", dir)
 	c.srv.Advance(5 * time.Minute)
@@ -106,6 +114,40 @@ func TestApprove_LetsTheVersionIntoProd(t *testing.T) {
 	_, err := c.run("approve", "v1.0.0", "--environment", "prod", "--user", "bob")
 	if err == nil || !strings.Contains(err.Error(), "api/v1.0.0, web/v1.0.0") {
 		t.Errorf("approve of a tag two deployments have: %v", err)
+	}
+}
+
+func TestApprove_ForTheNamedTokensHolder(t *testing.T) {
+	login, err := user.Current()
+	if err != nil {
+		t.Skip("no login name here:", err)
+	}
+	const aliceToken = "alice-cli-token"
+	opt := clienttest.Options{Token: "admin-cli-token",
+		Named: []auth.Entry{{Name: "alice", Token: aliceToken, Groups: []string{"sre"}}}}
+	if login.Username == "alice" {
+		t.Skip("the login name is the token's name; the test needs them to differ")
+	}
+
+	// Alice's token, no --user: recorded for alice, whatever the login name.
+	c := rolloutWith(t, opt, aliceToken)
+	out := c.must("approve", "api/v1.0.0", "--environment", "prod")
+	if out != "approved api/v1.0.0 for prod as the token's holder\n" {
+		t.Errorf("approve with a named token printed %q", out)
+	}
+	approvals := c.must("get", "approvals", "-o", "json")
+	if !strings.Contains(approvals, `"userId": "alice"`) || !strings.Contains(approvals, `"sre"`) {
+		t.Errorf("the approval is not alice's, with her group:\n%s", approvals)
+	}
+
+	// The anonymous token names nobody: the login name is recorded.
+	c = rolloutWith(t, opt, "admin-cli-token")
+	out = c.must("approve", "api/v1.0.0", "--environment", "prod")
+	if out != "approved api/v1.0.0 for prod as "+login.Username+"\n" {
+		t.Errorf("approve with the anonymous token printed %q", out)
+	}
+	if approvals := c.must("get", "approvals", "-o", "json"); !strings.Contains(approvals, `"userId": "`+login.Username+`"`) {
+		t.Errorf("the approval is not the login name's:\n%s", approvals)
 	}
 }
 

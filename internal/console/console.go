@@ -127,6 +127,7 @@ func (c *Console) routes() {
 	c.mux.HandleFunc("GET "+ws, c.page(c.gridPage))
 	c.mux.HandleFunc("GET "+ws+"/targets/{resource}/{environment}/{deployment}", c.page(c.targetPage))
 	c.mux.HandleFunc("GET "+ws+"/versions", c.page(c.versionsPage))
+	c.mux.HandleFunc("GET "+ws+"/deployments/{deployment}/plans/{plan}", c.page(c.planPage))
 	c.mux.HandleFunc("GET "+ws+"/jobs", c.page(c.jobsPage))
 	c.mux.HandleFunc("GET "+ws+"/policies", c.page(c.policiesPage))
 	c.mux.HandleFunc("GET "+ws+"/events", c.authorized(c.events))

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/gatehouse-dev/gatehouse/internal/engine"
 	"github.com/gatehouse-dev/gatehouse/internal/engine/history"
@@ -40,6 +41,8 @@ type deploymentVersions struct {
 	Deployment *model.Deployment
 	Targets    int
 	Versions   []versionRow
+	// Plans are its plans still kept, newest first.
+	Plans []planRow
 }
 
 // versionRow is one version and where it is.
@@ -77,6 +80,7 @@ func (c *Console) versionsPage(_ *http.Request, p *page) error {
 			dv.Versions = append(dv.Versions, versionRow{Version: v, Current: current[v.ID], Desired: desired[v.ID],
 				Approvals: approvalsOf(snap, v.ID)})
 		}
+		dv.Plans = keptPlans(snap, p.Workspace, d.ID, c.engine.Now())
 		body.Deployments = append(body.Deployments, dv)
 	}
 	p.Title, p.Nav, p.template, p.Body = "Versions", "versions", "versions", body
@@ -150,7 +154,19 @@ func (c *Console) jobsPage(r *http.Request, p *page) error {
 // policiesBody is the policies screen.
 type policiesBody struct {
 	Workspace string
+	Freezes   []freezeRow
 	Policies  []policyRow
+}
+
+// freezeRow is one freeze with the targets it picks. A freeze is listed
+// beside the policies because it gates the same targets: what it holds
+// should be as visible as what a policy gates.
+type freezeRow struct {
+	Freeze *model.Freeze
+	// InForce says whether it holds jobs now (an until in the past ended it).
+	InForce bool
+	Matched int
+	Targets []matchedTarget
 }
 
 // policyRow is one policy with the targets it matches.
@@ -185,22 +201,58 @@ func (c *Console) policiesPage(_ *http.Request, p *page) error {
 		return err
 	}
 	body := &policiesBody{Workspace: p.Workspace}
+	if body.Freezes, err = freezeRows(snap, c.engine.Now(), p.Workspace); err != nil {
+		return err
+	}
 	for _, pol := range policies {
 		row := policyRow{Policy: pol, Matched: len(matches[pol.ID])}
 		for _, rule := range pol.Rules {
 			row.Rules = append(row.Rules, summarizeRule(rule))
 		}
-		targets := matches[pol.ID]
-		slices.SortFunc(targets, func(a, b *model.ReleaseTarget) int { return cmp.Compare(a.Key(), b.Key()) })
-		for _, t := range targets[:min(len(targets), maxMatches)] {
-			row.Targets = append(row.Targets, matchedTarget{URL: targetURL(p.Workspace, t),
-				Deployment: deploymentName(snap, t.DeploymentID), Environment: environmentName(snap, t.EnvironmentID),
-				Resource: resourceName(snap, t.ResourceID)})
-		}
+		row.Targets = firstMatches(snap, p.Workspace, matches[pol.ID])
 		body.Policies = append(body.Policies, row)
 	}
 	p.Title, p.Nav, p.template, p.Body = "Policies", "policies", "policies", body
 	return nil
+}
+
+// freezeRows lists the workspace's freezes, those in force first, each
+// newest first, with the targets each picks.
+func freezeRows(snap store.Reader, now time.Time, ws string) ([]freezeRow, error) {
+	freezes := store.Freezes.Items(snap)
+	slices.SortFunc(freezes, func(a, b *model.Freeze) int {
+		return cmp.Or(cmp.Compare(boolRank(b.InForce(now)), boolRank(a.InForce(now))),
+			b.CreatedAt.Compare(a.CreatedAt), cmp.Compare(a.ID, b.ID))
+	})
+	matches, err := engine.FreezeTargets(snap, freezes)
+	if err != nil {
+		return nil, err
+	}
+	rows := make([]freezeRow, 0, len(freezes))
+	for _, f := range freezes {
+		rows = append(rows, freezeRow{Freeze: f, InForce: f.InForce(now), Matched: len(matches[f.ID]),
+			Targets: firstMatches(snap, ws, matches[f.ID])})
+	}
+	return rows, nil
+}
+
+func boolRank(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// firstMatches names the first maxMatches of targets, in key order.
+func firstMatches(snap store.Reader, ws string, targets []*model.ReleaseTarget) []matchedTarget {
+	slices.SortFunc(targets, func(a, b *model.ReleaseTarget) int { return cmp.Compare(a.Key(), b.Key()) })
+	var out []matchedTarget
+	for _, t := range targets[:min(len(targets), maxMatches)] {
+		out = append(out, matchedTarget{URL: targetURL(ws, t),
+			Deployment: deploymentName(snap, t.DeploymentID), Environment: environmentName(snap, t.EnvironmentID),
+			Resource: resourceName(snap, t.ResourceID)})
+	}
+	return out
 }
 
 // summarizeRule names a rule's kind, the one field of its wire form

@@ -378,6 +378,41 @@ spec:
 	}
 }
 
+func TestPoliciesPage_Freezes(t *testing.T) {
+	h := newHarness(t, options{})
+	h.seed()
+	h.must("freeze.created", map[string]any{"id": "fz-close", "name": "quarter-close",
+		"selector": `environment.name == "dev" && deployment.name == "api"`, "reason": "the quarter's close",
+		"until": start.Add(48 * time.Hour)})
+	h.must("freeze.created", map[string]any{"id": "fz-drill", "selector": "true", "reason": "a drill",
+		"until": h.clock().Add(time.Minute)})
+	h.advance(2 * time.Minute)
+	h.newVersion("api", "v1.1.0")
+
+	d := h.page("/console/workspaces/" + testWS + "/policies")
+	closeSec := d.byID("freeze-fz-close")
+	if !closeSec.hasClass("in-force") {
+		t.Errorf("the quarter's freeze is not shown in force: class %q", closeSec.attr("class"))
+	}
+	want := "Holds new jobs on 4 targets: frozen by the quarter's close until 2026-03-04 09:30:00 UTC."
+	if got := closeSec.one(t, "p", "held").text(); got != want {
+		t.Errorf("the quarter's freeze: %q, want %q", got, want)
+	}
+	if got := len(closeSec.one(t, "ul", "targets").all("a", "")); got != 4 {
+		t.Errorf("the quarter's freeze links %d targets, want the 4 of api in dev", got)
+	}
+	drill := d.byID("freeze-fz-drill")
+	if drill.hasClass("in-force") || !strings.HasPrefix(drill.one(t, "p", "held").text(), "Ended 2026-03-02 ") {
+		t.Errorf("the ended drill: class %q, text %q", drill.attr("class"), drill.text())
+	}
+
+	// The grid says why api's new version does not reach dev.
+	dev := gridCellOf(t, h.page("/console/workspaces/"+testWS), "api", "dev")
+	if got := cellLine(t, dev, "label"); !strings.Contains(got, "frozen by the quarter's close until 2026-03-04T09:30:00Z") {
+		t.Errorf("api/dev label: %q", got)
+	}
+}
+
 func TestVersionsPage(t *testing.T) {
 	h := newHarness(t, options{})
 	h.seed()

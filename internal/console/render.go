@@ -40,7 +40,7 @@ type page struct {
 
 // screens are the template files of the screens, each parsed with the
 // layout and the shared parts into a set of its own.
-var screens = []string{"home", "grid", "target", "versions", "jobs", "policies", "error"}
+var screens = []string{"home", "grid", "target", "versions", "plan", "jobs", "policies", "error"}
 
 func parsePages() map[string]*template.Template {
 	out := map[string]*template.Template{}

@@ -111,15 +111,36 @@ func (ev *Evaluator) Evaluate(t *model.ReleaseTarget, v *model.DeploymentVersion
 // targets its rules apply to, or would once enabled. A policy that matches
 // nothing has an empty entry.
 func PolicyTargets(snap store.Reader, policies []*model.Policy) (map[string][]*model.ReleaseTarget, error) {
-	matchers := make([]*selector.Matcher, len(policies))
-	out := make(map[string][]*model.ReleaseTarget, len(policies))
+	ids, exprs := make([]string, len(policies)), make([]string, len(policies))
 	for i, pol := range policies {
-		m, err := policyEnv.CompileCEL(string(pol.Selector))
+		ids[i], exprs[i] = pol.ID, string(pol.Selector)
+	}
+	return selectedTargets(snap, "policy", ids, exprs)
+}
+
+// FreezeTargets returns, by freeze id, the release targets each freeze's
+// selector picks, whether or not the freeze is still in force: the targets
+// it holds, or held. A freeze that picks nothing has an empty entry.
+func FreezeTargets(snap store.Reader, freezes []*model.Freeze) (map[string][]*model.ReleaseTarget, error) {
+	ids, exprs := make([]string, len(freezes)), make([]string, len(freezes))
+	for i, f := range freezes {
+		ids[i], exprs[i] = f.ID, string(f.Selector)
+	}
+	return selectedTargets(snap, "freeze", ids, exprs)
+}
+
+// selectedTargets matches every release target against the selectors
+// exprs (CEL in the policy environment, which freezes share), keyed by ids.
+func selectedTargets(snap store.Reader, kind string, ids, exprs []string) (map[string][]*model.ReleaseTarget, error) {
+	matchers := make([]*selector.Matcher, len(exprs))
+	out := make(map[string][]*model.ReleaseTarget, len(ids))
+	for i, expr := range exprs {
+		m, err := policyEnv.CompileCEL(expr)
 		if err != nil {
-			return nil, fmt.Errorf("policy %s selector: %w", pol.ID, err)
+			return nil, fmt.Errorf("%s %s selector: %w", kind, ids[i], err)
 		}
 		matchers[i] = m
-		out[pol.ID] = []*model.ReleaseTarget{}
+		out[ids[i]] = []*model.ReleaseTarget{}
 	}
 	for _, t := range store.ReleaseTargets.Items(snap) {
 		te, err := loadTarget(snap, t)
@@ -127,9 +148,9 @@ func PolicyTargets(snap store.Reader, policies []*model.Policy) (map[string][]*m
 			return nil, err
 		}
 		vars := te.vars()
-		for i, pol := range policies {
-			if matchers[i].Match(vars) {
-				out[pol.ID] = append(out[pol.ID], t)
+		for i, m := range matchers {
+			if m.Match(vars) {
+				out[ids[i]] = append(out[ids[i]], t)
 			}
 		}
 	}

@@ -106,7 +106,7 @@ func wantOwned(t *testing.T, h *harness, providerID string, want ...string) {
 // on a workspace of 10 environments (100,000 targets).
 func BenchmarkSetResources(b *testing.B) {
 	const n, changed = 10_000, 100
-	for _, backend := range []string{"memory", sqlstore.DialectSQLite} {
+	for _, backend := range []string{"memory", sqlstore.DialectSQLite, sqlstore.DialectPostgres} {
 		for _, how := range []string{"set", "single"} {
 			b.Run(how+"/"+backend, func(b *testing.B) {
 				cfg, _ := backendConfig(b, backend)

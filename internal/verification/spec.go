@@ -54,7 +54,9 @@ func invalid(errs []*model.Error) error {
 	for i, e := range errs {
 		msgs[i] = e.Message
 	}
-	return &model.Error{Code: model.EINVALID, Message: strings.Join(msgs, "; ")}
+	// The answer's field is the first problem's: the caller is pointed at
+	// one field to fix even when the message lists several.
+	return &model.Error{Code: model.EINVALID, Message: strings.Join(msgs, "; "), Field: errs[0].Field}
 }
 
 // sub returns a reader for a nested object, or nil when it is absent.

@@ -103,6 +103,12 @@ func TestValidateMetric(t *testing.T) {
 			if code := model.ErrorCode(err); code != model.EINVALID {
 				t.Errorf("error %q has code %q, want %q", err, code, model.EINVALID)
 			}
+			// The API answers the field of the first problem, so the
+			// caller is pointed at one even when there are several.
+			first, _, _ := strings.Cut(tc.want[0], ":")
+			if f := model.ErrorField(err); f == "" || !strings.HasSuffix(f, first) {
+				t.Errorf("error %q names the field %q, want one ending in %q", err, f, first)
+			}
 			for _, w := range tc.want {
 				if !strings.Contains(err.Error(), w) {
 					t.Errorf("error %q lacks %q", err, w)

@@ -18,8 +18,8 @@ import (
 // gate is lifted while the targets it guards still exist.
 var deleteOrder = []string{
 	"user-approval-record", "policy-skip", "workflow", "deployment", "deployment-version",
-	"deployment-variable-value", "deployment-variable", "resource-variable", "resource", "environment",
-	"relationship-rule", "resource-provider", "job-agent", "policy", "system",
+	"deployment-variable-value", "deployment-variable", "variable-set", "resource-variable", "resource", "environment",
+	"relationship-rule", "resource-provider", "job-agent", "freeze", "policy", "system",
 }
 
 // entityRef names one entity of the state.

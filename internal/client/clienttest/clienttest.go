@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/internal/api"
+	"github.com/gatehouse-dev/gatehouse/internal/auth"
 	"github.com/gatehouse-dev/gatehouse/internal/engine"
 	"github.com/gatehouse-dev/gatehouse/internal/secrets"
 	"github.com/gatehouse-dev/gatehouse/internal/store/sqlstore"
@@ -34,6 +35,9 @@ const Key = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
 type Options struct {
 	// Token, when set, is required as the bearer token.
 	Token string
+	// Named are named tokens (as in --tokens-file) the server also takes:
+	// approvals sent with one are recorded for its holder.
+	Named []auth.Entry
 }
 
 // Server is a running API.
@@ -60,7 +64,11 @@ func New(t *testing.T, opt Options) *Server {
 	eng := engine.New(engine.Config{Persister: db, Loader: db, Clock: s.Now, Logger: quiet, Sealer: sealer,
 		// Timers never fire: a test moves time itself and asks for a tick.
 		AfterFunc: func(time.Duration, func()) interface{ Stop() bool } { return idle{} }})
-	handler := api.New(eng, api.Config{Token: opt.Token, Logger: quiet})
+	tokens, err := auth.New(opt.Token, opt.Named)
+	if err != nil {
+		t.Fatal(err)
+	}
+	handler := api.New(eng, api.Config{Token: opt.Token, Tokens: tokens, Logger: quiet})
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/events") {
 			body, _ := io.ReadAll(r.Body)

@@ -99,6 +99,9 @@ var Kinds = []*Kind{
 	{Name: "policy", Collection: client.Policies, NameFields: []string{"name"}, HasID: true, Metadata: true, Prunable: true,
 		ServerSet: []string{"rules[].policyId", "rules[].createdAt"}, Defaults: policyDefaults},
 	{Name: "relationship-rule", Collection: client.RelationshipRules, NameFields: []string{"name"}, HasID: true, Metadata: true, Prunable: true},
+	// A freeze holds jobs like a gate, so it is written before anything
+	// that makes targets, and deleted with the policies, last.
+	{Name: "freeze", Collection: client.Freezes, NameFields: []string{"name"}, HasID: true, Metadata: true, Prunable: true},
 	{Name: "environment", Collection: client.Environments, NameFields: []string{"name"}, HasID: true, Metadata: true, Prunable: true,
 		Link: "system-environment", LinkField: "environmentId"},
 	{Name: "deployment", Collection: client.Deployments, NameFields: []string{"name", "slug"}, HasID: true, Metadata: true, Prunable: true,
@@ -114,6 +117,8 @@ var Kinds = []*Kind{
 		Parent: "deploymentVariableId", Refs: []Ref{
 			{Field: "deployment", Kind: "deployment", Required: true},
 			{Field: "variable", Into: "deploymentVariableId", Kind: "deployment-variable", Scope: "deployment", Required: true}}},
+	{Name: "variable-set", Collection: client.VariableSets, NameFields: []string{"name"}, HasID: true, Metadata: true, Prunable: true,
+		ServerSet: []string{"variables[].id", "variables[].variableSetId"}},
 	{Name: "resource", Collection: client.Resources, NameFields: []string{"name", "identifier"}, HasID: true, Metadata: true, Prunable: true,
 		ServerSet: []string{"lockedAt", "deletedAt"},
 		Refs:      []Ref{{Field: "provider", Into: "providerId", Kind: "resource-provider"}},

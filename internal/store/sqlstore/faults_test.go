@@ -276,3 +276,56 @@ func TestDB_Persist_longBatch(t *testing.T) {
 		}
 	})
 }
+
+// TestDB_DiskFull fills a SQLite file (max_page_count stands for the disk):
+// a write that does not fit is refused as unavailable, known to be rolled
+// back, and leaves neither memory nor the file changed; once there is room
+// again the same write succeeds.
+func TestDB_DiskFull(t *testing.T) {
+	ctx := context.Background()
+	db := sqltest.Open(t, sqlstore.DialectSQLite)
+	ws := randID("ws")
+	st := newStore(t, ws, db)
+	first := newResource(ws)
+	mustCommit(t, st, func(tx *store.Tx) error { return store.Resources.Upsert(tx, first.ID, first) })
+
+	// The one connection keeps the limit; it cannot go below the file's size.
+	pages, err := db.QueryStrings(ctx, "PRAGMA page_count")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.QueryStrings(ctx, "PRAGMA max_page_count = "+pages[0]); err != nil {
+		t.Fatal(err)
+	}
+	batch := make([]*model.Resource, 500)
+	for i := range batch {
+		batch[i] = newResource(ws)
+	}
+	write := func(tx *store.Tx) error {
+		for _, r := range batch {
+			if err := store.Resources.Upsert(tx, r.ID, r); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	err = commit(t, st, write)
+	if model.ErrorCode(err) != model.EUNAVAILABLE || sqlstore.OutcomeUnknown(err) {
+		t.Fatalf("a write to a full file: %v (code %s, outcome unknown %v), want unavailable and rolled back",
+			err, model.ErrorCode(err), sqlstore.OutcomeUnknown(err))
+	}
+	if n := len(store.Resources.Items(st.Snapshot())); n != 1 {
+		t.Errorf("memory holds %d resources after the refused write, want 1", n)
+	}
+	if n := len(store.Resources.Items(loadedStore(t, db, ws))); n != 1 {
+		t.Errorf("the file holds %d resources after the refused write, want 1", n)
+	}
+
+	if _, err := db.QueryStrings(ctx, "PRAGMA max_page_count = 1073741823"); err != nil {
+		t.Fatal(err)
+	}
+	mustCommit(t, st, write)
+	if n := len(store.Resources.Items(loadedStore(t, db, ws))); n != 1+len(batch) {
+		t.Errorf("the file holds %d resources once there is room, want %d", n, 1+len(batch))
+	}
+}
