@@ -63,7 +63,7 @@ func buildRelease(r store.Reader, te *targetEntities, v *model.DeploymentVersion
 		// Only a deployment's variables make release variables: without
 		// any there is nothing to resolve, and a fan-out skips building
 		// the selector inputs and matching variable sets for every target.
-		return finishRelease(&model.Release{Version: *v, Variables: map[string]model.LiteralValue{},
+		return finishRelease(&model.Release{Version: v, Variables: map[string]model.LiteralValue{},
 			EncryptedVariables: []string{}, ReleaseTarget: *te.target}, map[string]model.LiteralValue{})
 	}
 	in := variables.Input{
@@ -99,7 +99,7 @@ func buildRelease(r store.Reader, te *targetEntities, v *model.DeploymentVersion
 	if err != nil {
 		return nil, model.Invalid("variables", "%v", err)
 	}
-	release := &model.Release{Version: *v, Variables: res.Values, EncryptedVariables: res.Sensitive,
+	release := &model.Release{Version: v, Variables: res.Values, EncryptedVariables: res.Sensitive,
 		ReleaseTarget: *te.target}
 	if release.EncryptedVariables == nil {
 		release.EncryptedVariables = []string{}

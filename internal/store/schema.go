@@ -1,6 +1,7 @@
 package store
 
 import (
+	"reflect"
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/internal/model"
@@ -107,7 +108,7 @@ var (
 	JobAgents = &Table[model.JobAgent]{Name: "job_agent", Kind: "JobAgent",
 		Key: func(a *model.JobAgent) string { return a.ID }}
 	Releases = &Table[model.Release]{Name: "release", Kind: "Release",
-		Key: func(r *model.Release) string { return r.ID },
+		Key: func(r *model.Release) string { return r.ID }, Linked: linkedRelease,
 		Indexes: []Index[model.Release]{
 			{Name: byTarget, Value: func(r *model.Release) string { return r.ReleaseTarget.Key() }},
 		},
@@ -115,7 +116,12 @@ var (
 			{Name: "resource_id", Value: func(r *model.Release) any { return r.ReleaseTarget.ResourceID }},
 			{Name: "environment_id", Value: func(r *model.Release) any { return r.ReleaseTarget.EnvironmentID }},
 			{Name: "deployment_id", Value: func(r *model.Release) any { return r.ReleaseTarget.DeploymentID }},
-			{Name: "version_id", Value: func(r *model.Release) any { return r.Version.ID }},
+			{Name: "version_id", Value: func(r *model.Release) any {
+				if r.Version == nil {
+					return ""
+				}
+				return r.Version.ID
+			}},
 		}}
 	Jobs = &Table[model.Job]{Name: "job", Kind: "Job",
 		Key: func(j *model.Job) string { return j.ID }, Stored: storedJob, Linked: linkedJob,
@@ -340,7 +346,7 @@ func WaitingKey(kind, id string) string { return model.CompositeKey(kind, id) }
 // their own table, so nothing is lost; it halves what a fan-out writes.
 func storedJob(j *model.Job) *model.Job {
 	dc := j.DispatchContext
-	if dc == nil || dc.Release == nil || dc.Version == nil || dc.Version.ID != dc.Release.Version.ID {
+	if dc == nil || dc.Release == nil || dc.Version == nil || dc.Release.Version == nil || dc.Version.ID != dc.Release.Version.ID {
 		return j
 	}
 	short := *j
@@ -351,11 +357,27 @@ func storedJob(j *model.Job) *model.Job {
 	return &short
 }
 
+// linkedRelease shares the stored version with a release read from the
+// database when the release holds it unchanged: a fan-out's releases all
+// hold one version, and a restore would otherwise keep a copy per target.
+func linkedRelease(r Reader, rel *model.Release) *model.Release {
+	if rel.Version == nil {
+		return rel
+	}
+	v, err := DeploymentVersions.Get(r, rel.Version.ID)
+	if err != nil || v == rel.Version || !reflect.DeepEqual(v, rel.Version) {
+		return rel
+	}
+	shared := *rel
+	shared.Version = v
+	return &shared
+}
+
 // linkedJob completes a job read from the database with its release and
 // version.
 func linkedJob(r Reader, j *model.Job) *model.Job {
 	dc := j.DispatchContext
-	if dc == nil || dc.Release == nil || dc.Version != nil || dc.Release.Version.ID != "" {
+	if dc == nil || dc.Release == nil || dc.Version != nil || (dc.Release.Version != nil && dc.Release.Version.ID != "") {
 		return j
 	}
 	rel, err := Releases.Get(r, dc.Release.ID)
@@ -365,8 +387,8 @@ func linkedJob(r Reader, j *model.Job) *model.Job {
 	full := *j
 	ctx := *dc
 	ctx.Release = rel
-	version := rel.Version
-	ctx.Version = &version
+	// Versions are immutable values: the job shares its release's.
+	ctx.Version = rel.Version
 	full.DispatchContext = &ctx
 	return &full
 }
