@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
@@ -141,7 +142,8 @@ func startKafkaDev(t *testing.T, bin string) string {
 
 // TestServe_KafkaGroupOneKilled: two `serve` processes sharing a consumer
 // group on kafka-dev take events over HTTP (produced to the topic,
-// answered once committed); one is killed with SIGKILL mid-stream. Every
+// answered once committed) and answer the same reads (forwarded to the
+// partition's consumer); one is killed with SIGKILL mid-stream. Every
 // acknowledged event is applied exactly once (its resource and exactly its
 // one job), and the survivor serves every workspace afterwards.
 func TestServe_KafkaGroupOneKilled(t *testing.T) {
@@ -158,6 +160,13 @@ func TestServe_KafkaGroupOneKilled(t *testing.T) {
 
 	c := newAPIClient(t, victim.addr, "ws-kafka")
 	setupPipeline(c)
+	// Reads agree whichever process is asked: the one not consuming the
+	// workspace's partition forwards them to the one that does.
+	assertSameState(t, "ws-kafka read from the survivor and from the victim",
+		dumpState(t, newAPIClient(t, survivor.addr, "ws-kafka")), dumpState(t, c))
+	if !strings.Contains(metrics(t, victim.addr)+metrics(t, survivor.addr), `gatehouse_forwarded_requests_total{outcome="forwarded"}`) {
+		t.Error("neither process forwarded a read of ws-kafka to the other")
+	}
 	res := streamUntilKilled(t, c, victim, 150)
 
 	onSurvivor := newAPIClient(t, survivor.addr, "ws-kafka")
@@ -205,4 +214,44 @@ func TestMain_IdleWorkspacesUnload(t *testing.T) {
 		t.Errorf("gauge after the unload:\n%s", grepLines(metrics(t, rm.Addr()), "gatehouse_workspaces_loaded"))
 	}
 	assertSameState(t, "the quiet workspace read after its unload", dumpState(t, quiet), before)
+}
+
+// TestServe_KafkaRefusedEventAnswersAsWithoutKafka: with Kafka, an event
+// the owner refuses is answered over HTTP as without Kafka (400 naming the
+// field), is kept as a dead letter readable through the API, changes
+// nothing, and does not hold up the partition: the next event applies.
+func TestServe_KafkaRefusedEventAnswersAsWithoutKafka(t *testing.T) {
+	bin := buildGatehouse(t)
+	dsn := sqltest.DSN(t, sqlstore.DialectPostgres)
+	brokers := startKafkaDev(t, bin)
+	srv := startServer(t, bin, dsn, "--kafka-brokers", brokers, "--kafka-session-timeout", "2s")
+	waitFor(t, "the process holds the partitions", func() bool {
+		return strings.Contains(metrics(t, srv.addr), "gatehouse_partitions_assigned 6")
+	})
+	c := newAPIClient(t, srv.addr, "ws-refused")
+	c.mustApply("system.created", fxSystem("sys"))
+
+	status, body, err := c.post("environment.created", map[string]any{"id": "prod", "nmae": "prod"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var answer struct {
+		Error string `json:"error"`
+		Field string `json:"field"`
+	}
+	_ = json.Unmarshal(body, &answer)
+	if status != http.StatusBadRequest || !strings.Contains(answer.Field, "nmae") {
+		t.Fatalf("refused event: %d %s, want 400 naming nmae", status, body)
+	}
+	if n := len(c.list("environments", "")); n != 0 {
+		t.Errorf("%d environments after the refused event, want 0", n)
+	}
+	letters := c.list("dead-letters", "")
+	if len(letters) != 1 || !strings.Contains(string(letters[0]), "nmae") {
+		t.Errorf("dead letters %s, want the refused record with its error", letters)
+	}
+	c.mustApply("environment.created", fxEnvironment("prod", fxCEL("true")))
+	if n := len(c.list("environments", "")); n != 1 {
+		t.Errorf("%d environments after the next event, want 1", n)
+	}
 }

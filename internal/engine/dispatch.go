@@ -47,8 +47,9 @@ type FollowReport struct {
 const linkPrefix = "link:"
 
 // RecordDispatches records attempts to hand jobs of one workspace to their
-// agents, all in one unit of work. An attempt for a job that is gone or no
-// longer pending (cancelled meanwhile) is ignored.
+// agents, all in one unit of work. An attempt for a job that is gone is
+// ignored; one for a job no longer pending changes only its dispatch
+// bookkeeping, and only when it was delivered.
 func (e *Engine) RecordDispatches(ctx context.Context, wsID string, attempts []DispatchAttempt) error {
 	return e.jobWork(ctx, wsID, "job.dispatched", func(u *unit) error {
 		for _, a := range attempts {
@@ -62,7 +63,7 @@ func (e *Engine) RecordDispatches(ctx context.Context, wsID string, attempts []D
 
 func (u *unit) recordAttempt(cur *model.Job, a DispatchAttempt) error {
 	if cur.Status != model.JobPending {
-		return nil
+		return u.recordLateDelivery(cur, a)
 	}
 	next := *cur
 	d := dispatchOf(cur)
@@ -78,6 +79,26 @@ func (u *unit) recordAttempt(cur *model.Job, a DispatchAttempt) error {
 		next.Status, next.Message = model.JobInvalidIntegration, a.Error
 	default:
 		d.LastError, d.NextAttemptAt = a.Error, a.RetryAt.UTC()
+	}
+	return u.saveJob(cur, &next)
+}
+
+// recordLateDelivery records a delivery that its agent reported on
+// (job.updated) before the delivery itself was recorded, as a receiver
+// that starts work at once does: the job shows it was handed over, and
+// what the agent reported since stands. A failed attempt on a job that
+// moved on meanwhile (cancelled, superseded) changes nothing.
+func (u *unit) recordLateDelivery(cur *model.Job, a DispatchAttempt) error {
+	if !a.Delivered || (cur.Dispatch != nil && !cur.Dispatch.DispatchedAt.IsZero()) {
+		return nil
+	}
+	next := *cur
+	d := dispatchOf(cur)
+	d.Attempts++
+	d.LastAttemptAt, d.DispatchedAt, d.LastError, d.NextAttemptAt = a.At.UTC(), a.At.UTC(), "", time.Time{}
+	next.Dispatch = d
+	if next.ExternalID == "" {
+		next.ExternalID = a.ExternalID
 	}
 	return u.saveJob(cur, &next)
 }

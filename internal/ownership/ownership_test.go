@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/gatehouse-dev/gatehouse/internal/model"
 	"github.com/gatehouse-dev/gatehouse/internal/ownership"
 	"github.com/gatehouse-dev/gatehouse/internal/store/sqlstore"
@@ -100,20 +102,47 @@ func newLeases(db ownership.LeaseStore, owner string, c *clock, lost *losses, ad
 		OnLost: lost.lost, Adopt: adopt, AdoptLapsed: adopt != nil, Logger: slog.New(slog.DiscardHandler)})
 }
 
+// metric returns the value of an unlabelled counter or gauge, failing
+// when it is not registered.
+func metric(t *testing.T, reg *prometheus.Registry, name string) float64 {
+	t.Helper()
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		if f.GetName() == name && len(f.GetMetric()) == 1 {
+			m := f.GetMetric()[0]
+			if m.GetCounter() != nil {
+				return m.GetCounter().GetValue()
+			}
+			return m.GetGauge().GetValue()
+		}
+	}
+	t.Fatalf("no metric %s", name)
+	return 0
+}
+
 // TestLeases_LostToAnotherProcess: a lease another process took by force
-// is lost on the next renewal, and stops fencing at once.
+// is lost on the next renewal, and stops fencing at once; the loss is
+// counted and the lease no longer counts as held.
 func TestLeases_LostToAnotherProcess(t *testing.T) {
 	db := sqltest.Open(t, sqlstore.DialectPostgres)
 	ctx := context.Background()
 	c := &clock{now: time.Now()}
 	var lostA losses
-	a := newLeases(db, "a", c, &lostA, nil)
+	reg := prometheus.NewRegistry()
+	a := ownership.NewLeases(ownership.LeaseConfig{Store: db, Owner: "a", Address: "a:8080", Now: c.Now,
+		OnLost: lostA.lost, Logger: slog.New(slog.DiscardHandler), Registerer: reg})
 	b := newLeases(db, "b", c, &losses{}, nil)
 	if got, err := a.Take(ctx, []string{"ws1", "ws2"}, false); err != nil || len(got) != 2 {
 		t.Fatalf("a takes: %v %v", got, err)
 	}
 	if got, _ := b.Take(ctx, []string{"ws1"}, false); len(got) != 0 {
 		t.Fatalf("b took a live lease of a without force: %v", got)
+	}
+	if held, lost := metric(t, reg, "gatehouse_leases_held"), metric(t, reg, "gatehouse_lease_losses_total"); held != 2 || lost != 0 {
+		t.Errorf("a's metrics before the takeover: %v held, %v lost; want 2 and 0", held, lost)
 	}
 	if got, _ := b.Take(ctx, []string{"ws1"}, true); len(got) != 1 {
 		t.Fatalf("b's forced take: %v", got)
@@ -124,6 +153,9 @@ func TestLeases_LostToAnotherProcess(t *testing.T) {
 	}
 	if a.Owns("ws1") || !a.Owns("ws2") || !b.Owns("ws1") {
 		t.Errorf("owns after the renewal: a ws1 %v ws2 %v, b ws1 %v", a.Owns("ws1"), a.Owns("ws2"), b.Owns("ws1"))
+	}
+	if held, lost := metric(t, reg, "gatehouse_leases_held"), metric(t, reg, "gatehouse_lease_losses_total"); held != 1 || lost != 1 {
+		t.Errorf("a's metrics after the takeover: %v held, %v lost; want 1 and 1", held, lost)
 	}
 	l, ok := b.Fence("ws1")
 	if !ok || l.Owner != "b" || l.Epoch != 2 {

@@ -21,7 +21,7 @@ type Opener interface {
 // with sensitive values opened and every template rendered over the
 // dispatch context, its dispatch context with sensitive variables opened,
 // and its document (the job as the read API shows it, with the same values
-// opened and rendered). It reads the job's release and verifications from
+// opened and rendered, except the type's own credentials). It reads the job's release and verifications from
 // r. An error is permanent: the job cannot be handed over as it stands (a
 // template naming a missing value, a secret that does not open, a config
 // the agent type refuses).
@@ -67,12 +67,37 @@ func Prepare(r store.Reader, workspaceID string, j *model.Job, t *agents.Type, o
 	}
 	view := engine.ViewJob(r, j)
 	shown := *j
-	shown.JobAgentConfig, shown.DispatchContext = rendered, out.Context
+	shown.JobAgentConfig = credentialsSealed(rendered, j.JobAgentConfig, t)
+	if out.Context != nil {
+		c := *out.Context
+		c.JobAgentConfig = shown.JobAgentConfig
+		shown.DispatchContext = &c
+	}
 	view.Job = &shown
 	if out.Document, err = json.Marshal(view); err != nil {
 		return agents.Job{}, fmt.Errorf("encode job %s: %w", j.ID, err)
 	}
 	return out, nil
+}
+
+// credentialsSealed returns the config shown in a job's document: the
+// rendered one, but with the keys the type holds its credentials in (the
+// webhook's signing secret, a token) as stored, sealed. They are for
+// Gatehouse to reach the system; a webhook body carrying the key that signs
+// it would let whoever sees one delivery forge others.
+func credentialsSealed(rendered, stored map[string]any, t *agents.Type) map[string]any {
+	if t == nil || len(t.Sensitive) == 0 {
+		return rendered
+	}
+	out := make(map[string]any, len(rendered))
+	for k, v := range rendered {
+		if !t.IsSensitive(k) {
+			out[k] = v
+		} else if sealed, ok := stored[k]; ok {
+			out[k] = sealed
+		}
+	}
+	return out
 }
 
 // openValue returns v with every sealed value in it (the shapes of

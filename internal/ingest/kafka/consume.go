@@ -64,6 +64,10 @@ func (in *Intake) round(ctx context.Context, fetches kgo.Fetches) error {
 		if fp.Topic != in.cfg.Topic || len(fp.Records) == 0 {
 			return
 		}
+		lag := in.metrics.lag.WithLabelValues(partitionLabel(fp.Partition))
+		// Until they are applied the records in hand count as lag, so a
+		// round held up (the database down) shows its backlog.
+		lag.Set(float64(max(fp.HighWatermark-fp.Records[0].Offset, 0)))
 		wg.Go(func() {
 			if err := in.partition(ctx, work, fp.Partition, fp.Records); err != nil {
 				mu.Lock()
@@ -75,7 +79,7 @@ func (in *Intake) round(ctx context.Context, fetches kgo.Fetches) error {
 				return
 			}
 			last := fp.Records[len(fp.Records)-1].Offset
-			in.metrics.lag.WithLabelValues(partitionLabel(fp.Partition)).Set(float64(max(fp.HighWatermark-last-1, 0)))
+			lag.Set(float64(max(fp.HighWatermark-last-1, 0)))
 		})
 	})
 	wg.Wait()

@@ -109,6 +109,21 @@ func (n *node) records(outcome string) int {
 	return 0
 }
 
+// lag returns the sum of the node's gatehouse_partition_lag over its
+// partitions.
+func (n *node) lag() int {
+	families, _ := n.reg.Gather()
+	total := 0
+	for _, f := range families {
+		if f.GetName() == "gatehouse_partition_lag" {
+			for _, m := range f.GetMetric() {
+				total += int(m.GetGauge().GetValue())
+			}
+		}
+	}
+	return total
+}
+
 func registry(t testing.TB) agents.Registry {
 	reg, err := agents.NewRegistry(custom.New())
 	if err != nil {

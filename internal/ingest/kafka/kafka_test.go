@@ -229,6 +229,11 @@ func TestIntake_DatabaseOutagePausesConsumption(t *testing.T) {
 			t.Errorf("partition %d advanced to %d (of %d) while the database refused writes", p, parts[p].Next, end)
 		}
 	}
+	// The backlog shows: the records in hand are not applied (how many
+	// depends on what the first poll brought).
+	if lag := n.lag(); lag == 0 || lag > len(recs) {
+		t.Errorf("partition lag %d while the database refused writes, want the records in hand (1 to %d)", lag, len(recs))
+	}
 	// A process joining meanwhile gets its share: the rebalance does not
 	// wait for the records the first cannot apply; they are read again,
 	// by whoever holds their partition.
@@ -250,6 +255,7 @@ func TestIntake_DatabaseOutagePausesConsumption(t *testing.T) {
 		}
 		return true
 	})
+	waitFor(t, "the lag to come down", func() bool { return n.lag()+joiner.lag() == 0 })
 	for i := range count {
 		rows := loadRows(t, n.db, workspaceID(i))
 		if !strings.Contains(rows["resource"], `"r0"`) || strings.Count(rows["job"], `"status":"pending"`) != 4 {
