@@ -8,6 +8,8 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+
+	"github.com/gatehouse-dev/gatehouse/internal/memlimit"
 )
 
 func newRootCommand() *cobra.Command {
@@ -85,6 +87,9 @@ func serve(ctx context.Context, cfg Config) error {
 	}
 	cfg.Logger = newLogger(cfg)
 	routeLibraryLogs(cfg.Logger)
+	if limit := memlimit.Apply("/sys/fs/cgroup"); limit > 0 {
+		cfg.Logger.Info("memory limit from the container", "goMemLimitBytes", limit)
+	}
 	m, err := Open(ctx, cfg)
 	if err == nil {
 		defer m.Close()
