@@ -101,6 +101,7 @@ func BenchmarkLargeWorkspace(b *testing.B) {
 		var ms runtime.MemStats
 		runtime.ReadMemStats(&ms)
 		b.ReportMetric(float64(ms.HeapInuse)/float64(resources*envs), "bytes/target")
+		runtime.KeepAlive(eng)
 
 		eng, ws = nil, nil
 		runtime.GC()
