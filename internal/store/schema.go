@@ -357,38 +357,66 @@ func storedJob(j *model.Job) *model.Job {
 	return &short
 }
 
+// shared returns the entity table holds under id when it equals v, else
+// v. Rows read from the database each decode their own copy of what they
+// embed (a release its version, a job its deployment, environment and
+// resource), where the running engine shares one value, immutable, among
+// them all: a restore of a fan-out would otherwise hold a copy per target.
+// A copy that differs (the entity changed since) is kept as it was.
+func shared[T any](r Reader, table *Table[T], v *T, id string) *T {
+	if v == nil {
+		return nil
+	}
+	stored, err := table.Get(r, id)
+	if err != nil || stored == v || !reflect.DeepEqual(stored, v) {
+		return v
+	}
+	return stored
+}
+
 // linkedRelease shares the stored version with a release read from the
-// database when the release holds it unchanged: a fan-out's releases all
-// hold one version, and a restore would otherwise keep a copy per target.
+// database when the release holds it unchanged.
 func linkedRelease(r Reader, rel *model.Release) *model.Release {
 	if rel.Version == nil {
 		return rel
 	}
-	v, err := DeploymentVersions.Get(r, rel.Version.ID)
-	if err != nil || v == rel.Version || !reflect.DeepEqual(v, rel.Version) {
+	v := shared(r, DeploymentVersions, rel.Version, rel.Version.ID)
+	if v == rel.Version {
 		return rel
 	}
-	shared := *rel
-	shared.Version = v
-	return &shared
+	out := *rel
+	out.Version = v
+	return &out
 }
 
 // linkedJob completes a job read from the database with its release and
 // version.
 func linkedJob(r Reader, j *model.Job) *model.Job {
 	dc := j.DispatchContext
-	if dc == nil || dc.Release == nil || dc.Version != nil || (dc.Release.Version != nil && dc.Release.Version.ID != "") {
+	if dc == nil {
 		return j
 	}
-	rel, err := Releases.Get(r, dc.Release.ID)
-	if err != nil {
+	ctx := *dc
+	if dc.Release != nil && dc.Version == nil && (dc.Release.Version == nil || dc.Release.Version.ID == "") {
+		if rel, err := Releases.Get(r, dc.Release.ID); err == nil {
+			// Versions are immutable values: the job shares its release's.
+			ctx.Release, ctx.Version = rel, rel.Version
+		}
+	}
+	if ctx.Deployment != nil {
+		ctx.Deployment = shared(r, Deployments, ctx.Deployment, ctx.Deployment.ID)
+	}
+	if ctx.Environment != nil {
+		ctx.Environment = shared(r, Environments, ctx.Environment, ctx.Environment.ID)
+	}
+	if ctx.Resource != nil {
+		ctx.Resource = shared(r, Resources, ctx.Resource, ctx.Resource.ID)
+	}
+	if ctx.Release == dc.Release && ctx.Version == dc.Version && ctx.Deployment == dc.Deployment &&
+		ctx.Environment == dc.Environment && ctx.Resource == dc.Resource {
 		return j
 	}
 	full := *j
-	ctx := *dc
-	ctx.Release = rel
-	// Versions are immutable values: the job shares its release's.
-	ctx.Version = rel.Version
 	full.DispatchContext = &ctx
 	return &full
 }
