@@ -20,18 +20,19 @@ import (
 // including the failed first attempt), not in a trace span's name,
 // attributes or events, not in the database files.
 func TestServe_SensitiveValuesOnlyInWhatIsSent(t *testing.T) {
-	const agentSecret, variable = "hmac-Agent-Secret-77", "Clear-Text-Sensitive-91"
+	const agentSecret, variable, token = "hmac-Agent-Secret-77", "Clear-Text-Sensitive-91", "Bearer tok-Header-55"
 	t.Setenv(envEncryptionKey, strings.Repeat("0123456789abcdef", 4))
 	sink := installSpanSink(t)
 
 	var mu sync.Mutex
 	var bodies [][]byte
-	var signatures []string
+	var signatures, authorizations []string
 	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		mu.Lock()
 		bodies = append(bodies, body)
 		signatures = append(signatures, r.Header.Get(webhook.SignatureHeader))
+		authorizations = append(authorizations, r.Header.Get("Authorization"))
 		first := len(bodies) == 1
 		mu.Unlock()
 		if first {
@@ -52,7 +53,8 @@ func TestServe_SensitiveValuesOnlyInWhatIsSent(t *testing.T) {
 	c.mustApply("environment.created", fxEnvironment("prod", fxCEL("true")))
 	c.mustApply("system-environment.linked", map[string]any{"systemId": "sys", "environmentId": "prod"})
 	dep := fxDeployment("api", "hook", fxCEL("true"))
-	dep["jobAgentConfig"] = map[string]any{"password": "{{.Variables.password}}"}
+	dep["jobAgentConfig"] = map[string]any{"password": "{{.Variables.password}}",
+		"headers": map[string]any{"Authorization": map[string]any{"sensitive": token}}}
 	c.mustApply("deployment.created", dep)
 	c.mustApply("system-deployment.linked", map[string]any{"systemId": "sys", "deploymentId": "api"})
 	c.mustApply("deployment-variable.created", map[string]any{"id": "pw", "key": "password", "deploymentId": "api"})
@@ -75,8 +77,15 @@ func TestServe_SensitiveValuesOnlyInWhatIsSent(t *testing.T) {
 		return json.Unmarshal(jobs[0], &j) == nil && j.Dispatch != nil && j.Dispatch.Attempts == 2 && j.Dispatch.DispatchedAt != ""
 	})
 	mu.Lock()
-	delivered, signature := string(bodies[1]), signatures[1]
+	delivered, signature, authorization := string(bodies[1]), signatures[1], authorizations[1]
 	mu.Unlock()
+	// A sealed header reaches the receiver as the header, not in the body.
+	if authorization != token {
+		t.Errorf("Authorization header %q, want the opened token", authorization)
+	}
+	if strings.Contains(delivered, token) {
+		t.Errorf("the delivery's body carries the sealed header's value in clear: %s", delivered)
+	}
 	if strings.Count(delivered, variable) < 2 {
 		t.Errorf("the delivery does not carry the variable opened in its config and its context: %s", delivered)
 	}
@@ -90,7 +99,7 @@ func TestServe_SensitiveValuesOnlyInWhatIsSent(t *testing.T) {
 	}
 	rm.stop(t)
 
-	for _, clear := range []string{agentSecret, variable} {
+	for _, clear := range []string{agentSecret, variable, token} {
 		for i, line := range logs.lines() {
 			if strings.Contains(line, clear) {
 				t.Errorf("log line %d holds %q: %s", i, clear, line)

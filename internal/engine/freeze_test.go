@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -184,5 +185,37 @@ func TestEngine_Freeze_Refused(t *testing.T) {
 				t.Fatal("the refused freeze was stored")
 			}
 		})
+	}
+}
+
+// A frozen target waits on the freeze while a release that would deploy is
+// held, which the waiting-targets gauge shows; at its current release it
+// waits on nothing.
+func TestEngine_Freeze_Waiting(t *testing.T) {
+	h := newHarness(t)
+	stages(h)
+	waitsOnFreeze := func(key string) bool {
+		st, err := store.TargetStates.Get(h.snapshot(), key)
+		if err != nil {
+			t.Fatalf("target state %s: %v", key, err)
+		}
+		return slices.Contains(st.WaitingOn, "freeze")
+	}
+	h.must("deployment-version.created", version("v1", t0, ""))
+	h.finish(h.onlyJob(p1Prod).ID, model.JobSuccessful)
+	h.must("freeze.created", freeze("f", `resource.name == "p1"`, "the incident"))
+	if waitsOnFreeze(p1Prod) {
+		t.Error("a frozen target at its current release waits on the freeze")
+	}
+	h.must("deployment-version.created", version("v2", t0.Add(time.Minute), ""))
+	if !waitsOnFreeze(p1Prod) {
+		t.Error("a frozen target with v2 held does not wait on the freeze")
+	}
+	if waitsOnFreeze(p2Prod) {
+		t.Error("a target the freeze does not pick waits on it")
+	}
+	h.must("freeze.deleted", map[string]any{"id": "f"})
+	if waitsOnFreeze(p1Prod) {
+		t.Error("the target still waits on a lifted freeze")
 	}
 }

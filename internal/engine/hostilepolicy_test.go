@@ -58,6 +58,9 @@ func TestEngine_PolicyBounds(t *testing.T) {
 		{"negative soak", map[string]any{"environmentProgression": map[string]any{
 			"dependsOnEnvironmentSelector": staging, "minimumSockTimeMinutes": -5}},
 			rule + "environmentProgression.minimumSockTimeMinutes"},
+		{"negative soak, spelled as in English", map[string]any{"environmentProgression": map[string]any{
+			"dependsOnEnvironmentSelector": staging, "minimumSoakTimeMinutes": -5}},
+			rule + "environmentProgression.minimumSoakTimeMinutes"},
 		{"maximum age over ten years", map[string]any{"environmentProgression": map[string]any{
 			"dependsOnEnvironmentSelector": staging, "maximumAgeHours": 87_601}},
 			rule + "environmentProgression.maximumAgeHours"},

@@ -173,6 +173,11 @@ func (p *planner) compute(t *model.ReleaseTarget, redeploy bool) (*Plan, error) 
 	}
 	if hold != nil {
 		plan.Reason, plan.NextEvaluation = hold.message(), earliest(plan.NextEvaluation, hold.until)
+		if current := history.CurrentRelease(p.r, t.Key()); current == nil || current.ID != plan.Desired.release.ID {
+			// A release that would deploy is held: the target waits on the
+			// freeze, as on a rule.
+			plan.WaitingOn = append(plan.WaitingOn, policy.KindFreeze)
+		}
 		return plan, nil
 	}
 	choices := chooseAgents(p.r, te, plan.Desired.release)

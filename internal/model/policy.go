@@ -103,6 +103,10 @@ type EnvironmentProgressionRule struct {
 	// RequireVerificationPassed counts only jobs whose verifications ran
 	// and all passed, toward the success percentage and the soak.
 	RequireVerificationPassed bool `json:"requireVerificationPassed,omitempty"`
+
+	// soakField is the spelling of the soak field the rule was sent with,
+	// so that an error names the field the caller wrote.
+	soakField string
 }
 
 // UnmarshalJSON accepts both spellings of the soak field,
@@ -119,6 +123,7 @@ func (r *EnvironmentProgressionRule) UnmarshalJSON(b []byte) error {
 	*r = EnvironmentProgressionRule(aux.plain)
 	if aux.Soak != nil && r.MinimumSoakTimeMinutes == 0 {
 		r.MinimumSoakTimeMinutes = *aux.Soak
+		r.soakField = "minimumSoakTimeMinutes"
 	}
 	return nil
 }

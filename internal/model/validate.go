@@ -210,7 +210,11 @@ func (p *EnvironmentProgressionRule) validate(field string) error {
 	if pc := p.MinimumSuccessPercentage; pc < 0 || pc > 100 {
 		return Invalid(field+".minimumSuccessPercentage", "must be between 0 and 100")
 	}
-	return firstErr(CheckSpan(field+".minimumSockTimeMinutes", p.MinimumSoakTimeMinutes, time.Minute, 0),
+	soak := p.soakField
+	if soak == "" {
+		soak = "minimumSockTimeMinutes"
+	}
+	return firstErr(CheckSpan(field+"."+soak, p.MinimumSoakTimeMinutes, time.Minute, 0),
 		CheckSpan(field+".maximumAgeHours", p.MaximumAgeHours, time.Hour, 0))
 }
 

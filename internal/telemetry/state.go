@@ -29,6 +29,7 @@ var waitReasons = map[string]string{
 	policy.KindVersionCooldown:        "cooldown",
 	policy.KindVersionSelector:        "version_selector",
 	policy.KindDeploymentDependency:   "dependency",
+	policy.KindFreeze:                 "freeze",
 }
 
 var (
@@ -38,7 +39,7 @@ var (
 		"Release targets (resource × environment × deployment) of every workspace.", nil, nil)
 	descWaiting = prometheus.NewDesc("gatehouse_release_targets_waiting",
 		"Release targets with a newer version held back, by the kind of rule holding it (approval, progression, rollout, "+
-			"window, cooldown, version_selector, dependency); a target held by two kinds counts under both.",
+			"window, cooldown, version_selector, dependency, freeze); a target held by two kinds counts under both.",
 		[]string{"reason"}, nil)
 	descApprovals = prometheus.NewDesc("gatehouse_approvals_pending",
 		"Approvals awaited: (version, environment) pairs whose version an approval rule holds back on at least one target.",

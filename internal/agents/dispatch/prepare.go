@@ -82,22 +82,55 @@ func Prepare(r store.Reader, workspaceID string, j *model.Job, t *agents.Type, o
 
 // credentialsSealed returns the config shown in a job's document: the
 // rendered one, but with the keys the type holds its credentials in (the
-// webhook's signing secret, a token) as stored, sealed. They are for
-// Gatehouse to reach the system; a webhook body carrying the key that signs
-// it would let whoever sees one delivery forge others.
+// webhook's signing secret, a token) and every value that was sealed in
+// the config (a header's bearer token) as stored, sealed. They are for
+// Gatehouse to reach the system, which receives them where they belong; a
+// webhook body carrying the key that signs it would let whoever sees one
+// delivery forge others. Values rendered from sensitive variables are the
+// job's own and stay opened.
 func credentialsSealed(rendered, stored map[string]any, t *agents.Type) map[string]any {
-	if t == nil || len(t.Sensitive) == 0 {
-		return rendered
-	}
 	out := make(map[string]any, len(rendered))
 	for k, v := range rendered {
-		if !t.IsSensitive(k) {
-			out[k] = v
-		} else if sealed, ok := stored[k]; ok {
+		sealed, ok := stored[k]
+		switch {
+		case t.IsSensitive(k) && ok:
 			out[k] = sealed
+		case !t.IsSensitive(k):
+			out[k] = keepSealed(v, sealed)
 		}
 	}
 	return out
+}
+
+// keepSealed returns rendered with the values that are sealed at the same
+// place in stored put back sealed.
+func keepSealed(rendered, stored any) any {
+	if _, ok := engine.SealedConfig(stored); ok {
+		return stored
+	}
+	switch r := rendered.(type) {
+	case map[string]any:
+		s, ok := stored.(map[string]any)
+		if !ok {
+			return rendered
+		}
+		out := make(map[string]any, len(r))
+		for k, v := range r {
+			out[k] = keepSealed(v, s[k])
+		}
+		return out
+	case []any:
+		s, ok := stored.([]any)
+		if !ok || len(s) != len(r) {
+			return rendered
+		}
+		out := make([]any, len(r))
+		for i, v := range r {
+			out[i] = keepSealed(v, s[i])
+		}
+		return out
+	}
+	return rendered
 }
 
 // openValue returns v with every sealed value in it (the shapes of

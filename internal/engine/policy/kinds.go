@@ -5,6 +5,11 @@ import "github.com/gatehouse-dev/gatehouse/internal/model"
 // KindSupersede names the supersede rule, which acts on pending jobs.
 const KindSupersede = "supersede"
 
+// KindFreeze is what a target waits on when a freeze holds the job of a
+// release that would deploy. Freezes are not policy rules; the name only
+// travels in target states and the waiting-targets gauge.
+const KindFreeze = "freeze"
+
 // Kinds lists the name of every rule kind, as rules are written on the
 // wire and results name them.
 var Kinds = []string{KindAnyApproval, KindEnvironmentProgression, KindGradualRollout, KindDeploymentWindow,
