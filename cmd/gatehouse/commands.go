@@ -8,6 +8,8 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+
+	"github.com/gatehouse-dev/gatehouse/internal/memlimit"
 )
 
 func newRootCommand() *cobra.Command {
@@ -47,7 +49,7 @@ func newServeCommand() *cobra.Command {
 	f.StringVar(&cfg.Token, "token", cfg.Token, "bearer token required on /v1 requests; none when empty (GATEHOUSE_TOKEN)")
 	f.StringVar(&cfg.TokensFile, "tokens-file", "",
 		"YAML or JSON list of named tokens [{name, token or sha256, groups}] also taken on /v1 requests (GATEHOUSE_TOKENS_FILE)")
-	f.DurationVar(&cfg.DBTimeout, "db-timeout", cfg.DBTimeout, "longest a database transaction or query may take (GATEHOUSE_DB_TIMEOUT)")
+	f.DurationVar(&cfg.DBTimeout, "db-timeout", cfg.DBTimeout, "longest the database may take to answer one statement or query (GATEHOUSE_DB_TIMEOUT)")
 	f.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", cfg.ShutdownTimeout,
 		"longest the events in hand may take to commit on shutdown (GATEHOUSE_SHUTDOWN_TIMEOUT)")
 	f.BoolVar(&cfg.VerificationAllowPrivate, "verification-allow-private", cfg.VerificationAllowPrivate,
@@ -85,6 +87,9 @@ func serve(ctx context.Context, cfg Config) error {
 	}
 	cfg.Logger = newLogger(cfg)
 	routeLibraryLogs(cfg.Logger)
+	if limit := memlimit.Apply("/sys/fs/cgroup"); limit > 0 {
+		cfg.Logger.Info("memory limit from the container", "goMemLimitBytes", limit)
+	}
 	m, err := Open(ctx, cfg)
 	if err == nil {
 		defer m.Close()
@@ -132,7 +137,7 @@ func newResealCommand() *cobra.Command {
 	f := cmd.Flags()
 	f.StringVar(&cfg.DB, "db", cfg.DB, "database: sqlite:PATH or postgres://... (GATEHOUSE_DB)")
 	f.StringVar(&cfg.OldKeyEnv, "old-key-env", "", "name of the environment variable holding the old key")
-	f.DurationVar(&cfg.DBTimeout, "db-timeout", cfg.DBTimeout, "longest one workspace's transaction may take (GATEHOUSE_DB_TIMEOUT)")
+	f.DurationVar(&cfg.DBTimeout, "db-timeout", cfg.DBTimeout, "longest the database may take to answer one statement (GATEHOUSE_DB_TIMEOUT)")
 	cmd.PreRunE = func(*cobra.Command, []string) error { return bindEnv(f) }
 	return cmd
 }

@@ -102,8 +102,10 @@ func TestServe_LogsNoDatabaseCredentials(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			srv := launchServer(t, bin, []string{"GATEHOUSE_DB=" + db})
 			waitReady(t, srv.addr, srv.exited)
+			// The line is written just after the listener answers.
+			waitFor(t, "the serving line", func() bool { return strings.Contains(srv.log(t), "msg=serving") })
 			log := srv.log(t)
-			if !strings.Contains(log, "msg=serving") || !strings.Contains(log, strings.TrimPrefix(u.Path, "/")) {
+			if !strings.Contains(log, strings.TrimPrefix(u.Path, "/")) {
 				t.Errorf("the log does not name the database:\n%s", log)
 			}
 			if strings.Contains(log, "pw-") {

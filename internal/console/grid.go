@@ -261,7 +261,7 @@ func versionsLine(targets []targetStatus, versions []*model.DeploymentVersion) (
 		id := s.Current.Version.ID
 		if counts[id] == 0 {
 			ids = append(ids, id)
-			tags[id] = versionName(&s.Current.Version)
+			tags[id] = versionName(s.Current.Version)
 		}
 		counts[id]++
 	}

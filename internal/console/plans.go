@@ -76,7 +76,7 @@ func (c *Console) planPage(r *http.Request, p *page) error {
 		t := &plan.Targets[i]
 		pt := plannedTarget{Target: t}
 		if t.CurrentRelease != nil {
-			pt.Runs = versionName(&t.CurrentRelease.Version)
+			pt.Runs = versionName(t.CurrentRelease.Version)
 		}
 		body.Targets = append(body.Targets, pt)
 	}

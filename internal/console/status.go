@@ -162,7 +162,7 @@ func waits(e *engine.Evaluation) bool {
 // jobVersionTag names the version a job deploys.
 func jobVersionTag(r store.Reader, j *model.Job) string {
 	if rel, err := store.Releases.Get(r, j.ReleaseID); err == nil {
-		return versionName(&rel.Version)
+		return versionName(rel.Version)
 	}
 	return "job"
 }

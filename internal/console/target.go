@@ -221,7 +221,7 @@ func viewJob(snap store.Reader, ws string, j *model.Job) jobRow {
 	row := jobRow{Job: j, Agent: agentName(snap, j.JobAgentID), Version: "—"}
 	if rel, err := store.Releases.Get(snap, j.ReleaseID); err == nil {
 		t := rel.ReleaseTarget
-		row.Version, row.Target, row.TargetURL = versionName(&rel.Version), &t, targetURL(ws, &t)
+		row.Version, row.Target, row.TargetURL = versionName(rel.Version), &t, targetURL(ws, &t)
 		row.Resource = resourceName(snap, t.ResourceID)
 		row.Deployment = deploymentName(snap, t.DeploymentID)
 		row.Environment = environmentName(snap, t.EnvironmentID)

@@ -220,9 +220,11 @@ func newJobs(r store.Reader, te *targetEntities, rr *resolvedRelease, now time.T
 }
 
 func dispatchContext(te *targetEntities, rr *resolvedRelease, agent model.JobAgent, config map[string]any) *model.DispatchContext {
-	version := rr.release.Version
+	// Entities in the store are immutable values, so the context shares
+	// them (and the release's version) instead of copying: it still shows
+	// them as they were when the job was made.
 	return &model.DispatchContext{JobAgent: agent, JobAgentConfig: config, Release: rr.release,
-		Deployment: te.deployment, Environment: te.environment, Resource: te.resource, Version: &version,
+		Deployment: te.deployment, Environment: te.environment, Resource: te.resource, Version: rr.release.Version,
 		Variables: rr.dispatch}
 }
 

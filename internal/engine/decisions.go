@@ -38,12 +38,17 @@ func (u *unit) decided(plan *Plan, prev *model.TargetState) *decision {
 
 // logDecisions writes one INFO line per committed decision.
 func (e *Engine) logDecisions(ws *Workspace, ds []*decision) {
-	if len(ds) == 0 || !e.cfg.Logger.Enabled(context.Background(), slog.LevelInfo) {
+	ctx := context.Background()
+	if len(ds) == 0 || !e.cfg.Logger.Enabled(ctx, slog.LevelInfo) {
 		return
 	}
+	// LogAttrs: a fan-out logs a line per target, and typed attributes
+	// spare boxing each value.
 	for _, d := range ds {
-		e.cfg.Logger.Info("release target decision", "workspace", ws.ID, "releaseTarget", d.target.Key(),
-			"resourceId", d.target.ResourceID, "environmentId", d.target.EnvironmentID, "deploymentId", d.target.DeploymentID,
-			"versionTag", d.versionTag, "releaseId", d.release, "previousReleaseId", d.previousRelease, "jobIds", d.jobs)
+		e.cfg.Logger.LogAttrs(ctx, slog.LevelInfo, "release target decision", slog.String("workspace", ws.ID),
+			slog.String("releaseTarget", d.target.Key()), slog.String("resourceId", d.target.ResourceID),
+			slog.String("environmentId", d.target.EnvironmentID), slog.String("deploymentId", d.target.DeploymentID),
+			slog.String("versionTag", d.versionTag), slog.String("releaseId", d.release),
+			slog.String("previousReleaseId", d.previousRelease), slog.Any("jobIds", d.jobs))
 	}
 }

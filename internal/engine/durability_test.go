@@ -252,3 +252,66 @@ func TestEngine_EventIDIsIdempotent(t *testing.T) {
 		})
 	}
 }
+
+// After a restore the releases of one version, and their jobs' dispatch
+// contexts, share the stored version, deployment, environment and resource
+// instead of holding a copy each; a copy of an entity that has changed
+// since is kept as it was.
+func TestEngine_RestoreSharesVersions(t *testing.T) {
+	for _, dialect := range sqltest.Dialects(t) {
+		t.Run(dialect, func(t *testing.T) {
+			db := sqltest.Open(t, dialect)
+			eng := newDurableEngine(db)
+			mustApply(t, eng, "ws", pipeline(t)...)
+			for i := range 3 {
+				mustApply(t, eng, "ws", resourceCreated(t, fmt.Sprint("r", i), ""))
+			}
+			// The worker's version and r0 change after their releases were made.
+			mustApply(t, eng, "ws", ev(t, "resource.updated", "", map[string]any{"id": "r0", "name": "r0", "identifier": "r0",
+				"kind": "Cluster", "version": "v2", "config": map[string]any{}, "metadata": map[string]string{}}))
+			mustApply(t, eng, "ws", ev(t, "deployment-version.updated", "", map[string]any{"id": "worker-v1", "tag": "v1",
+				"name": "v1", "deploymentId": "worker", "config": map[string]any{}, "jobAgentConfig": map[string]any{},
+				"message": "changed"}))
+			fresh := newDurableEngine(db)
+			if err := fresh.Restore(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			snap := snapshot(t, fresh, "ws")
+			rels := store.Releases.Items(snap)
+			if len(rels) != 12 {
+				t.Fatalf("want 12 releases, got %d", len(rels))
+			}
+			for _, rel := range rels {
+				stored, err := store.DeploymentVersions.Get(snap, rel.Version.ID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				shared := rel.Version == stored
+				if want := rel.Version.DeploymentID == "api"; shared != want {
+					t.Errorf("release %s of %s shares the stored version: %v, want %v", rel.ID, rel.Version.ID, shared, want)
+				}
+				if rel.Version.Message != "" {
+					t.Errorf("release %s shows the version as changed later (%q)", rel.ID, rel.Version.Message)
+				}
+				for _, j := range store.JobsByRelease.Get(snap, rel.ID) {
+					dc := j.DispatchContext
+					if dc.Version != rel.Version {
+						t.Errorf("job %s holds a copy of its release's version", j.ID)
+					}
+					dep, _ := store.Deployments.Get(snap, dc.Deployment.ID)
+					env, _ := store.Environments.Get(snap, dc.Environment.ID)
+					if dc.Deployment != dep || dc.Environment != env {
+						t.Errorf("job %s holds copies of its deployment and environment", j.ID)
+					}
+					res, _ := store.Resources.Get(snap, dc.Resource.ID)
+					if changed := res.ID == "r0"; (dc.Resource == res) == changed {
+						t.Errorf("job %s on %s shares the stored resource: %v, want %v", j.ID, res.ID, dc.Resource == res, !changed)
+					}
+					if dc.Resource.Version != "v1" {
+						t.Errorf("job %s shows its resource as changed later (version %s)", j.ID, dc.Resource.Version)
+					}
+				}
+			}
+		})
+	}
+}

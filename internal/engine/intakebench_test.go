@@ -111,13 +111,17 @@ func BenchmarkRestore(b *testing.B) {
 }
 
 // rssMiB reads the process's resident set size from /proc (0 elsewhere).
-func rssMiB() float64 {
+func rssMiB() float64 { return procStatusMiB("VmRSS:") }
+
+// procStatusMiB reads one memory figure of /proc/self/status (VmRSS:, the
+// resident set; VmHWM:, its peak) in MiB, 0 where there is no /proc.
+func procStatusMiB(field string) float64 {
 	raw, err := os.ReadFile("/proc/self/status")
 	if err != nil {
 		return 0
 	}
 	for _, line := range strings.Split(string(raw), "\n") {
-		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmRSS:" {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == field {
 			kb, _ := strconv.ParseFloat(f[1], 64)
 			return kb / 1024
 		}

@@ -55,7 +55,7 @@ func TestFindTarget(t *testing.T) {
 				}
 				return
 			}
-			if err != nil || *got != *tt.want {
+			if err != nil || got.Key() != tt.want.Key() {
 				t.Fatalf("FindTarget(%q) = %v, %v; want %v", tt.key, got, err, tt.want)
 			}
 		})

@@ -58,8 +58,16 @@ type resolvedRelease struct {
 // release as their hash and the dispatch variables as their ciphertext; the
 // clear text is never stored.
 func buildRelease(r store.Reader, te *targetEntities, v *model.DeploymentVersion, rel *relationIndex) (*resolvedRelease, error) {
+	vars := store.VariablesByDeployment.Get(r, te.deployment.ID)
+	if len(vars) == 0 {
+		// Only a deployment's variables make release variables: without
+		// any there is nothing to resolve, and a fan-out skips building
+		// the selector inputs and matching variable sets for every target.
+		return finishRelease(&model.Release{Version: v, Variables: map[string]model.LiteralValue{},
+			EncryptedVariables: []string{}, ReleaseTarget: *te.target}, map[string]model.LiteralValue{})
+	}
 	in := variables.Input{
-		Variables:    store.VariablesByDeployment.Get(r, te.deployment.ID),
+		Variables:    vars,
 		Values:       map[string][]*model.DeploymentVariableValue{},
 		ResourceVars: map[string]*model.ResourceVariable{},
 		Resource:     resourceVars(te.resource),
@@ -91,7 +99,7 @@ func buildRelease(r store.Reader, te *targetEntities, v *model.DeploymentVersion
 	if err != nil {
 		return nil, model.Invalid("variables", "%v", err)
 	}
-	release := &model.Release{Version: *v, Variables: res.Values, EncryptedVariables: res.Sensitive,
+	release := &model.Release{Version: v, Variables: res.Values, EncryptedVariables: res.Sensitive,
 		ReleaseTarget: *te.target}
 	if release.EncryptedVariables == nil {
 		release.EncryptedVariables = []string{}
@@ -108,6 +116,11 @@ func buildRelease(r store.Reader, te *targetEntities, v *model.DeploymentVersion
 		dispatch[k] = model.LiteralValue{V: map[string]any{"sensitive": map[string]any{
 			"ciphertext": sealed[hash].Ciphertext, "binding": sealed[hash].Binding}}}
 	}
+	return finishRelease(release, dispatch)
+}
+
+// finishRelease gives a built release its content-derived id.
+func finishRelease(release *model.Release, dispatch map[string]model.LiteralValue) (*resolvedRelease, error) {
 	id, err := releaseID(release)
 	if err != nil {
 		return nil, err

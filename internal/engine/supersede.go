@@ -59,7 +59,7 @@ func supersedable(r store.Reader, j *model.Job, desired *model.Release) bool {
 	if err != nil {
 		return false
 	}
-	return newerVersion(&desired.Version, &rel.Version)
+	return newerVersion(desired.Version, rel.Version)
 }
 
 // newerVersion reports whether a comes before b among a deployment's

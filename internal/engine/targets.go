@@ -37,7 +37,7 @@ func (u *unit) syncResource(resourceID string) error {
 		for _, e := range envs {
 			for _, d := range deps {
 				if sharesSystem(u.tx, e, d) {
-					t := &model.ReleaseTarget{ResourceID: resourceID, EnvironmentID: e, DeploymentID: d}
+					t := model.NewReleaseTarget(resourceID, e, d)
 					want[t.Key()] = t
 				}
 			}
@@ -56,7 +56,7 @@ func (u *unit) syncEnvironment(envID string) error {
 		err := u.crossMatch(env.ResourceSelector, "environment", environmentVars(env), len(deps), func(i int) (*model.Selector, map[string]any) {
 			return deps[i].ResourceSelector, deploymentVars(deps[i])
 		}, "deployment", func(r string, i int) {
-			t := &model.ReleaseTarget{ResourceID: r, EnvironmentID: envID, DeploymentID: deps[i].ID}
+			t := model.NewReleaseTarget(r, envID, deps[i].ID)
 			want[t.Key()] = t
 		})
 		if err != nil {
@@ -74,7 +74,7 @@ func (u *unit) syncDeployment(depID string) error {
 		err := u.crossMatch(dep.ResourceSelector, "deployment", deploymentVars(dep), len(envs), func(i int) (*model.Selector, map[string]any) {
 			return envs[i].ResourceSelector, environmentVars(envs[i])
 		}, "environment", func(r string, i int) {
-			t := &model.ReleaseTarget{ResourceID: r, EnvironmentID: envs[i].ID, DeploymentID: depID}
+			t := model.NewReleaseTarget(r, envs[i].ID, depID)
 			want[t.Key()] = t
 		})
 		if err != nil {

@@ -96,11 +96,26 @@ type ReleaseTarget struct {
 	ResourceID    string `json:"resourceId"`
 	EnvironmentID string `json:"environmentId"`
 	DeploymentID  string `json:"deploymentId"`
+
+	// key caches Key for targets made by NewReleaseTarget: the store asks
+	// for it on every index change, and a fan-out over a million targets
+	// would otherwise build a million keys each time.
+	key string
+}
+
+// NewReleaseTarget returns the target of a resource in an environment for
+// a deployment, with its key computed once.
+func NewReleaseTarget(resourceID, environmentID, deploymentID string) *ReleaseTarget {
+	return &ReleaseTarget{ResourceID: resourceID, EnvironmentID: environmentID, DeploymentID: deploymentID,
+		key: CompositeKey(resourceID, environmentID, deploymentID)}
 }
 
 // Key returns the target's identity, made of its resource, environment and
 // deployment (see CompositeKey).
 func (t *ReleaseTarget) Key() string {
+	if t.key != "" {
+		return t.key
+	}
 	return CompositeKey(t.ResourceID, t.EnvironmentID, t.DeploymentID)
 }
 

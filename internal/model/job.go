@@ -43,7 +43,7 @@ type JobAgent struct {
 // derived from its content, so the same content always has the same id.
 type Release struct {
 	ID                 string                  `json:"id"`
-	Version            DeploymentVersion       `json:"version"`
+	Version            *DeploymentVersion      `json:"version"`
 	Variables          map[string]LiteralValue `json:"variables"`
 	EncryptedVariables []string                `json:"encryptedVariables"`
 	ReleaseTarget      ReleaseTarget           `json:"releaseTarget"`

@@ -54,6 +54,11 @@ func EnvironmentVars(e *model.Environment) map[string]any {
 
 // VersionVars returns the CEL map of a deployment version.
 func VersionVars(v *model.DeploymentVersion) map[string]any {
+	if v == nil {
+		// A release without its version (a partial record) still has the
+		// shape CEL was type-checked against.
+		v = &model.DeploymentVersion{}
+	}
 	return map[string]any{
 		"id": v.ID, "name": v.Name, "tag": v.Tag, "deploymentId": v.DeploymentID, "status": v.Status,
 		"message": v.Message, "createdAt": timeString(v.CreatedAt), "createdBy": v.CreatedBy,
@@ -88,7 +93,7 @@ func ReleaseVars(rel *model.Release) map[string]any {
 	}
 	t := rel.ReleaseTarget
 	return map[string]any{
-		"id": rel.ID, "createdAt": timeString(rel.CreatedAt), "version": VersionVars(&rel.Version),
+		"id": rel.ID, "createdAt": timeString(rel.CreatedAt), "version": VersionVars(rel.Version),
 		"variables": vars, "encryptedVariables": encrypted,
 		"releaseTarget": map[string]any{
 			"resourceId": t.ResourceID, "environmentId": t.EnvironmentID, "deploymentId": t.DeploymentID},

@@ -34,7 +34,7 @@ func TestEntityVars_MatchShapes(t *testing.T) {
 			JobAgentConfig: map[string]any{"a": "b"}, DeploymentID: "d", Status: "ready", Message: "m", CreatedAt: at,
 			Metadata: map[string]string{"a": "b"}, CreatedBy: "ci",
 			Dependencies: map[string]model.VersionDependency{"db": {VersionSelector: "true"}}}),
-		KindRelease: ReleaseVars(&model.Release{ID: "rel", Version: model.DeploymentVersion{ID: "v", Tag: "v1"},
+		KindRelease: ReleaseVars(&model.Release{ID: "rel", Version: &model.DeploymentVersion{ID: "v", Tag: "v1"},
 			Variables:          map[string]model.LiteralValue{"n": {V: json.Number("3")}, "o": {V: map[string]any{"x": json.Number("1.5")}}},
 			EncryptedVariables: []string{"secret"},
 			ReleaseTarget:      model.ReleaseTarget{ResourceID: "r", EnvironmentID: "e", DeploymentID: "d"}, CreatedAt: at}),

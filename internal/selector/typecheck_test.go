@@ -25,7 +25,7 @@ func entities() map[string]any {
 			JobAgents: []model.DeploymentJobAgent{{Ref: "runner", Selector: "true"}}}),
 		"environment": selector.EnvironmentVars(&model.Environment{ID: "prod", Name: "prod", CreatedAt: at}),
 		"version":     selector.VersionVars(ver),
-		"release": selector.ReleaseVars(&model.Release{ID: "rel-1", Version: *ver,
+		"release": selector.ReleaseVars(&model.Release{ID: "rel-1", Version: ver,
 			Variables:     map[string]model.LiteralValue{"replicas": {V: json.Number("3")}},
 			ReleaseTarget: model.ReleaseTarget{ResourceID: "r-1", EnvironmentID: "prod", DeploymentID: "api"}}),
 	}

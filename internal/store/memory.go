@@ -29,26 +29,26 @@ import (
 // index name -> index value -> set of keys.
 type rows struct {
 	byKey   map[string]any
-	indexes map[string]map[string]map[string]struct{}
+	indexes map[string]map[string]*keySet
 }
 
 func newRows() *rows {
-	return &rows{byKey: map[string]any{}, indexes: map[string]map[string]map[string]struct{}{}}
+	return &rows{byKey: map[string]any{}, indexes: map[string]map[string]*keySet{}}
 }
 
 func (r *rows) addIndex(t Schema, key string, obj any) {
 	t.eachIndex(obj, func(name, v string) {
 		ix := r.indexes[name]
 		if ix == nil {
-			ix = map[string]map[string]struct{}{}
+			ix = map[string]*keySet{}
 			r.indexes[name] = ix
 		}
 		set := ix[v]
 		if set == nil {
-			set = map[string]struct{}{}
+			set = &keySet{}
 			ix[v] = set
 		}
-		set[key] = struct{}{}
+		set.add(key)
 	})
 }
 
@@ -56,8 +56,8 @@ func (r *rows) removeIndex(t Schema, key string, obj any) {
 	t.eachIndex(obj, func(name, v string) {
 		ix := r.indexes[name]
 		if set := ix[v]; set != nil {
-			delete(set, key)
-			if len(set) == 0 {
+			set.remove(key)
+			if set.len() == 0 {
 				delete(ix, v)
 			}
 		}
@@ -162,7 +162,7 @@ func (v view) keys(table, index, value string) []string {
 func (v view) count(table, index, value string) int { return len(v.unsortedKeys(table, index, value)) }
 
 func (v view) unsortedKeys(table, index, value string) []string {
-	var base map[string]struct{}
+	var base *keySet
 	var baseAll map[string]any
 	if index == "" {
 		baseAll = v.base.tables[table].byKey
@@ -173,7 +173,7 @@ func (v view) unsortedKeys(table, index, value string) []string {
 	if v.over != nil {
 		ot = v.over.tables[table]
 	}
-	out := make([]string, 0, len(base)+len(baseAll))
+	out := make([]string, 0, base.len()+len(baseAll))
 	add := func(k string) {
 		if ot != nil {
 			if _, ok := ot.touched[k]; ok {
@@ -182,9 +182,7 @@ func (v view) unsortedKeys(table, index, value string) []string {
 		}
 		out = append(out, k)
 	}
-	for k := range base {
-		add(k)
-	}
+	base.each(add)
 	for k := range baseAll {
 		add(k)
 	}
@@ -194,8 +192,26 @@ func (v view) unsortedKeys(table, index, value string) []string {
 				out = append(out, k)
 			}
 		} else {
-			for k := range ot.rows.indexes[index][value] {
-				out = append(out, k)
+			ot.rows.indexes[index][value].each(func(k string) { out = append(out, k) })
+		}
+	}
+	return out
+}
+
+// indexValues lists the values of one index that the committed layer or
+// the overlay holds keys under (some may have no keys left in the view).
+func (v view) indexValues(table, index string) []string {
+	base := v.base.tables[table].indexes[index]
+	out := make([]string, 0, len(base))
+	for value := range base {
+		out = append(out, value)
+	}
+	if v.over != nil {
+		if ot := v.over.tables[table]; ot != nil {
+			for value := range ot.rows.indexes[index] {
+				if _, ok := base[value]; !ok {
+					out = append(out, value)
+				}
 			}
 		}
 	}
@@ -216,18 +232,16 @@ func (v view) firstKey(table, index, value string) (string, bool) {
 			best, found = k, true
 		}
 	}
-	for k := range v.base.tables[table].indexes[index][value] {
+	v.base.tables[table].indexes[index][value].each(func(k string) {
 		if ot != nil {
 			if _, touched := ot.touched[k]; touched {
-				continue // the overlay decides for this key
+				return // the overlay decides for this key
 			}
 		}
 		consider(k)
-	}
+	})
 	if ot != nil {
-		for k := range ot.rows.indexes[index][value] {
-			consider(k)
-		}
+		ot.rows.indexes[index][value].each(consider)
 	}
 	return best, found
 }

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"reflect"
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/internal/model"
@@ -107,7 +108,7 @@ var (
 	JobAgents = &Table[model.JobAgent]{Name: "job_agent", Kind: "JobAgent",
 		Key: func(a *model.JobAgent) string { return a.ID }}
 	Releases = &Table[model.Release]{Name: "release", Kind: "Release",
-		Key: func(r *model.Release) string { return r.ID },
+		Key: func(r *model.Release) string { return r.ID }, Linked: linkedRelease,
 		Indexes: []Index[model.Release]{
 			{Name: byTarget, Value: func(r *model.Release) string { return r.ReleaseTarget.Key() }},
 		},
@@ -115,7 +116,12 @@ var (
 			{Name: "resource_id", Value: func(r *model.Release) any { return r.ReleaseTarget.ResourceID }},
 			{Name: "environment_id", Value: func(r *model.Release) any { return r.ReleaseTarget.EnvironmentID }},
 			{Name: "deployment_id", Value: func(r *model.Release) any { return r.ReleaseTarget.DeploymentID }},
-			{Name: "version_id", Value: func(r *model.Release) any { return r.Version.ID }},
+			{Name: "version_id", Value: func(r *model.Release) any {
+				if r.Version == nil {
+					return ""
+				}
+				return r.Version.ID
+			}},
 		}}
 	Jobs = &Table[model.Job]{Name: "job", Kind: "Job",
 		Key: func(j *model.Job) string { return j.ID }, Stored: storedJob, Linked: linkedJob,
@@ -234,8 +240,6 @@ var (
 		Key: (*model.ReleaseTarget).Key,
 		Indexes: []Index[model.ReleaseTarget]{
 			{Name: byResource, Value: func(t *model.ReleaseTarget) string { return t.ResourceID }},
-			{Name: byEnvironment, Value: func(t *model.ReleaseTarget) string { return t.EnvironmentID }},
-			{Name: byDeployment, Value: func(t *model.ReleaseTarget) string { return t.DeploymentID }},
 			{Name: byPair, Value: func(t *model.ReleaseTarget) string { return PairKey(t.EnvironmentID, t.DeploymentID) }},
 		}}
 	TargetStates = &Table[model.TargetState]{Name: "target_state", Kind: "TargetState", Derived: true,
@@ -276,8 +280,6 @@ var (
 	EnvironmentLinksBySystem      = SystemEnvironments.Lookup(bySystem)
 	EnvironmentLinksByEnvironment = SystemEnvironments.Lookup(byEnvironment)
 	TargetsByResource             = ReleaseTargets.Lookup(byResource)
-	TargetsByEnvironment          = ReleaseTargets.Lookup(byEnvironment)
-	TargetsByDeployment           = ReleaseTargets.Lookup(byDeployment)
 	TargetsByPair                 = ReleaseTargets.Lookup(byPair)
 	StatesWaitingOn               = TargetStates.Lookup(byWaiting)
 	PlansByDeployment             = DeploymentPlans.Lookup(byDeployment)
@@ -344,7 +346,7 @@ func WaitingKey(kind, id string) string { return model.CompositeKey(kind, id) }
 // their own table, so nothing is lost; it halves what a fan-out writes.
 func storedJob(j *model.Job) *model.Job {
 	dc := j.DispatchContext
-	if dc == nil || dc.Release == nil || dc.Version == nil || dc.Version.ID != dc.Release.Version.ID {
+	if dc == nil || dc.Release == nil || dc.Version == nil || dc.Release.Version == nil || dc.Version.ID != dc.Release.Version.ID {
 		return j
 	}
 	short := *j
@@ -355,22 +357,66 @@ func storedJob(j *model.Job) *model.Job {
 	return &short
 }
 
+// shared returns the entity table holds under id when it equals v, else
+// v. Rows read from the database each decode their own copy of what they
+// embed (a release its version, a job its deployment, environment and
+// resource), where the running engine shares one value, immutable, among
+// them all: a restore of a fan-out would otherwise hold a copy per target.
+// A copy that differs (the entity changed since) is kept as it was.
+func shared[T any](r Reader, table *Table[T], v *T, id string) *T {
+	if v == nil {
+		return nil
+	}
+	stored, err := table.Get(r, id)
+	if err != nil || stored == v || !reflect.DeepEqual(stored, v) {
+		return v
+	}
+	return stored
+}
+
+// linkedRelease shares the stored version with a release read from the
+// database when the release holds it unchanged.
+func linkedRelease(r Reader, rel *model.Release) *model.Release {
+	if rel.Version == nil {
+		return rel
+	}
+	v := shared(r, DeploymentVersions, rel.Version, rel.Version.ID)
+	if v == rel.Version {
+		return rel
+	}
+	out := *rel
+	out.Version = v
+	return &out
+}
+
 // linkedJob completes a job read from the database with its release and
 // version.
 func linkedJob(r Reader, j *model.Job) *model.Job {
 	dc := j.DispatchContext
-	if dc == nil || dc.Release == nil || dc.Version != nil || dc.Release.Version.ID != "" {
+	if dc == nil {
 		return j
 	}
-	rel, err := Releases.Get(r, dc.Release.ID)
-	if err != nil {
+	ctx := *dc
+	if dc.Release != nil && dc.Version == nil && (dc.Release.Version == nil || dc.Release.Version.ID == "") {
+		if rel, err := Releases.Get(r, dc.Release.ID); err == nil {
+			// Versions are immutable values: the job shares its release's.
+			ctx.Release, ctx.Version = rel, rel.Version
+		}
+	}
+	if ctx.Deployment != nil {
+		ctx.Deployment = shared(r, Deployments, ctx.Deployment, ctx.Deployment.ID)
+	}
+	if ctx.Environment != nil {
+		ctx.Environment = shared(r, Environments, ctx.Environment, ctx.Environment.ID)
+	}
+	if ctx.Resource != nil {
+		ctx.Resource = shared(r, Resources, ctx.Resource, ctx.Resource.ID)
+	}
+	if ctx.Release == dc.Release && ctx.Version == dc.Version && ctx.Deployment == dc.Deployment &&
+		ctx.Environment == dc.Environment && ctx.Resource == dc.Resource {
 		return j
 	}
 	full := *j
-	ctx := *dc
-	ctx.Release = rel
-	version := rel.Version
-	ctx.Version = &version
 	full.DispatchContext = &ctx
 	return &full
 }

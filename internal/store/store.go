@@ -360,6 +360,13 @@ func (tx *Tx) close() {
 }
 
 func (tx *Tx) startSpan(name, id string) (context.Context, trace.Span) {
+	// A write is traced only as a child of a recorded span (an event, a
+	// reconcile): alone it would be a root trace of its own, and a
+	// fan-out makes a million of them.
+	parent := trace.SpanFromContext(tx.ctx)
+	if !parent.IsRecording() {
+		return tx.ctx, parent
+	}
 	ctx, span := tx.store.tracer.Start(tx.ctx, name)
 	// Attributes are built only for a span that is recorded: store writes
 	// are the hottest path and tracing is off by default.

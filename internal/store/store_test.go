@@ -104,7 +104,17 @@ func TestTable_Upsert_Traced(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Outside any span a write makes no root trace of its own.
 	tx := s.Begin(context.Background())
+	if err := store.Systems.Upsert(tx, "s0", &model.System{ID: "s0", Name: "s"}); err != nil {
+		t.Fatal(err)
+	}
+	tx.Abort()
+	if n := len(rec.Ended()); n != 0 {
+		t.Fatalf("a write outside any span made %d spans", n)
+	}
+	ctx, parent := tp.Tracer("test").Start(context.Background(), "event")
+	tx = s.Begin(ctx)
 	defer tx.Abort()
 	if err := store.Systems.Upsert(tx, "s1", &model.System{ID: "s1", Name: "s"}); err != nil {
 		t.Fatal(err)
@@ -112,9 +122,15 @@ func TestTable_Upsert_Traced(t *testing.T) {
 	if err := store.Systems.Remove(tx, "missing"); err == nil {
 		t.Fatal("removing a missing system succeeded")
 	}
+	parent.End()
 	spans := rec.Ended()
-	if len(spans) != 2 {
-		t.Fatalf("want 2 spans, got %d", len(spans))
+	if len(spans) != 3 {
+		t.Fatalf("want 2 spans under the event's, got %d in all", len(spans))
+	}
+	for _, sp := range spans[:2] {
+		if sp.Parent().SpanID() != parent.SpanContext().SpanID() {
+			t.Errorf("span %s is not the event's child", sp.Name())
+		}
 	}
 	if spans[0].Name() != "store.UpsertSystem" || spans[0].Status().Code == codes.Error {
 		t.Fatalf("first span: %s %v", spans[0].Name(), spans[0].Status())

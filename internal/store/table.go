@@ -105,10 +105,18 @@ func (t *Table[T]) Get(r Reader, id string) (*T, error) {
 	defer done()
 	obj, ok := v.get(t.Name, id)
 	if !ok {
-		return nil, fmt.Errorf("%s %s: %w", t.Kind, id, model.ErrNotFound)
+		return nil, &notFound{kind: t.Kind, id: id}
 	}
 	return obj.(*T), nil
 }
+
+// notFound is Get's error. Planning asks for many entities that may not
+// exist (a target's release, a resource's variables), so the message is
+// built only when someone reads it.
+type notFound struct{ kind, id string }
+
+func (e *notFound) Error() string { return e.kind + " " + e.id + ": " + model.ErrNotFound.Error() }
+func (e *notFound) Unwrap() error { return model.ErrNotFound }
 
 // Has reports whether an entity with the key exists.
 func (t *Table[T]) Has(r Reader, id string) bool {

@@ -62,7 +62,7 @@ func FromContext(jobID string, dc *model.DispatchContext, variables map[string]a
 // sample has every entity present and empty, so that executing a template
 // over it fails only for fields that do not exist.
 func sample() *Data {
-	return &Data{JobAgent: &model.JobAgent{}, Release: &model.Release{}, Deployment: &model.Deployment{},
+	return &Data{JobAgent: &model.JobAgent{}, Release: &model.Release{Version: &model.DeploymentVersion{}}, Deployment: &model.Deployment{},
 		Environment: &model.Environment{}, Resource: &model.Resource{}, Version: &model.DeploymentVersion{},
 		Variables: map[string]any{}, Workflow: &model.Workflow{}, WorkflowJob: &model.WorkflowJob{},
 		WorkflowRun: &model.WorkflowRun{}, Inputs: map[string]any{}, Matrix: map[string]any{}}

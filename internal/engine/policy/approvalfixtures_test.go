@@ -69,7 +69,7 @@ func (w *fxWorld) version(id, deploymentID, tag string, createdAt time.Time) *mo
 // release stores a release of v for t.
 func (w *fxWorld) release(t *model.ReleaseTarget, v *model.DeploymentVersion) *model.Release {
 	return fxPut(w, store.Releases, &model.Release{
-		ID: "rel-" + v.ID + "-" + t.Key(), Version: *v, ReleaseTarget: *t, CreatedAt: v.CreatedAt})
+		ID: "rel-" + v.ID + "-" + t.Key(), Version: v, ReleaseTarget: *t, CreatedAt: v.CreatedAt})
 }
 
 // job stores a job of rel in status, created at createdAt and (when not

@@ -90,5 +90,5 @@ func versionOfRelease(r store.Reader, rel *model.Release) *model.DeploymentVersi
 	if v, err := store.DeploymentVersions.Get(r, rel.Version.ID); err == nil {
 		return v
 	}
-	return &rel.Version
+	return rel.Version
 }

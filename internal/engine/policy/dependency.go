@@ -124,10 +124,10 @@ func membersOf(r store.Reader, m *selector.Matcher) dependencyMembers {
 			out.deps = append(out.deps, dependency{deployment: d})
 		case selector.Unknown:
 			accepts := func(rel *model.Release) bool {
-				return m.Match(map[string]any{"deployment": vars["deployment"], "version": selector.VersionVars(&rel.Version)})
+				return m.Match(map[string]any{"deployment": vars["deployment"], "version": selector.VersionVars(rel.Version)})
 			}
 			if slices.ContainsFunc(store.VersionsByDeployment.Get(r, d.ID), func(v *model.DeploymentVersion) bool {
-				return accepts(&model.Release{Version: *v})
+				return accepts(&model.Release{Version: v})
 			}) {
 				out.deps = append(out.deps, dependency{deployment: d, accepts: accepts})
 			} else {

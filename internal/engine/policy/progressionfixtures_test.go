@@ -96,7 +96,7 @@ func (f *progFixture) version(id string, createdAt time.Time) *model.DeploymentV
 func (f *progFixture) job(t *model.ReleaseTarget, v *model.DeploymentVersion, status string, completedAt time.Time) *model.Job {
 	f.t.Helper()
 	f.jobs++
-	rel := &model.Release{ID: "rel-" + t.Key() + "-" + v.ID, Version: *v, ReleaseTarget: *t, CreatedAt: v.CreatedAt}
+	rel := &model.Release{ID: "rel-" + t.Key() + "-" + v.ID, Version: v, ReleaseTarget: *t, CreatedAt: v.CreatedAt}
 	created := completedAt.Add(-time.Minute)
 	if completedAt.IsZero() {
 		created = v.CreatedAt

@@ -122,7 +122,7 @@ func versionDependencyMet(r store.Reader, targets []*model.ReleaseTarget, depID,
 		if err != nil {
 			continue
 		}
-		if m.Match(map[string]any{"version": selector.VersionVars(&cur.Version), "deployment": selector.DeploymentVars(d)}) {
+		if m.Match(map[string]any{"version": selector.VersionVars(cur.Version), "deployment": selector.DeploymentVars(d)}) {
 			if c := history.Completion(j); at.IsZero() || c.Before(at) {
 				at = c
 			}

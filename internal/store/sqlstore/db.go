@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.opentelemetry.io/otel"
@@ -145,6 +146,45 @@ func (db *DB) Dialect() string { return db.be.dialect() }
 // bound returns ctx limited by the DB's timeout. Its cancel must be called.
 func (db *DB) bound(ctx context.Context) (context.Context, context.CancelFunc) {
 	return withTimeout(ctx, db.timeout)
+}
+
+// watch returns ctx limited by the DB's timeout as a deadline on progress
+// rather than on the whole call: alive reports progress (a statement run, a
+// row read), and the call is ended with ErrTimeout once the timeout passes
+// without any. A batch of a million rows or the load of a large table takes
+// longer than any fixed deadline a stalled database should get, yet each of
+// its statements and rows comes quickly. Its cancel must be called.
+func (db *DB) watch(ctx context.Context) (_ context.Context, alive func(), cancel context.CancelFunc) {
+	if db.timeout <= 0 {
+		ctx, cancel := context.WithCancel(ctx)
+		return ctx, func() {}, cancel
+	}
+	ctx, cancelCause := context.WithCancelCause(ctx)
+	var last atomic.Int64
+	last.Store(time.Now().UnixNano())
+	stop := make(chan struct{})
+	go func() {
+		tick := time.NewTicker(max(db.timeout/8, time.Millisecond))
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-ctx.Done():
+				return
+			case now := <-tick.C:
+				if now.UnixNano()-last.Load() > int64(db.timeout) {
+					cancelCause(ErrTimeout)
+					return
+				}
+			}
+		}
+	}()
+	alive = func() { last.Store(time.Now().UnixNano()) }
+	return ctx, alive, func() {
+		close(stop)
+		cancelCause(context.Canceled)
+	}
 }
 
 // fail translates err, the raw error of a call made under bound's ctx.

@@ -18,6 +18,11 @@ const (
 	// calling goroutine: a typical event changes a handful of rows, and
 	// starting goroutines for them would cost more than it saves.
 	inlineRows = 2 * encodeBlock
+	// lookAhead is how many statements' rows the encoders may hold ready
+	// beyond the statement being executed. Enough to keep the executor fed;
+	// without a bound a fan-out to a million targets would hold every row's
+	// JSON at once, gigabytes of it.
+	lookAhead = 4
 )
 
 // chunk is the rows of one statement, with their bind arguments.
@@ -49,10 +54,12 @@ func (c *chunk) wait() error {
 	return c.err
 }
 
-// encodeTask is rows [lo, hi) of one chunk.
+// encodeTask is rows [lo, hi) of one chunk; first marks the chunk's first
+// task, which waits for room in the look-ahead window.
 type encodeTask struct {
 	c      *chunk
 	lo, hi int
+	first  bool
 }
 
 // encoder builds the bind arguments of a batch's statements. JSON encoding
@@ -67,6 +74,10 @@ type encoder struct {
 	next   atomic.Int64
 	stop   atomic.Bool
 	wg     sync.WaitGroup
+	// ahead holds a token for every chunk being encoded or encoded and not
+	// yet executed; nil when the caller encodes everything inline.
+	ahead    chan struct{}
+	stopping chan struct{}
 }
 
 // newEncoder splits groups into statement-sized chunks and starts encoding
@@ -88,7 +99,7 @@ func (db *DB) newEncoder(ws string, groups []group) *encoder {
 			upsertRows += len(c.rows)
 			n := 0
 			for tlo := 0; tlo < len(c.rows); tlo += encodeBlock {
-				e.tasks = append(e.tasks, encodeTask{c: c, lo: tlo, hi: min(tlo+encodeBlock, len(c.rows))})
+				e.tasks = append(e.tasks, encodeTask{c: c, lo: tlo, hi: min(tlo+encodeBlock, len(c.rows)), first: tlo == 0})
 				n++
 			}
 			c.pending.Store(int32(n))
@@ -105,6 +116,8 @@ func (db *DB) newEncoder(ws string, groups []group) *encoder {
 		e.work()
 		return e
 	}
+	e.ahead = make(chan struct{}, lookAhead)
+	e.stopping = make(chan struct{})
 	for range workers {
 		e.wg.Go(e.work)
 	}
@@ -115,7 +128,19 @@ func (db *DB) newEncoder(ws string, groups []group) *encoder {
 // Persist.
 func (e *encoder) close() {
 	e.stop.Store(true)
+	if e.stopping != nil {
+		close(e.stopping)
+	}
 	e.wg.Wait()
+}
+
+// done is called once chunk c was executed: its arguments are dropped and
+// its place in the look-ahead window goes to the next chunk.
+func (e *encoder) done(c *chunk) {
+	c.args = nil
+	if e.ahead != nil && c.g.upsert {
+		<-e.ahead
+	}
 }
 
 // work runs tasks in order until none is left or the encoder is stopped.
@@ -126,6 +151,13 @@ func (e *encoder) work() {
 			return
 		}
 		t := e.tasks[i]
+		if t.first && e.ahead != nil {
+			select {
+			case e.ahead <- struct{}{}:
+			case <-e.stopping:
+				return
+			}
+		}
 		if err := e.upsertArgs(t.c, t.lo, t.hi); err != nil {
 			t.c.fail(err)
 		}

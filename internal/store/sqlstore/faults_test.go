@@ -230,6 +230,53 @@ func TestDB_KeyFingerprint(t *testing.T) {
 	})
 }
 
+// A batch whose statements each answer quickly commits however long it
+// takes in all (a fan-out to a million targets); one statement that stalls
+// longer than the timeout still ends it.
+func TestDB_Persist_longBatch(t *testing.T) {
+	const timeout = 300 * time.Millisecond
+	forEachDialect(t, func(t *testing.T, dialect string) {
+		var statements int
+		stallAt := -1
+		db := sqltest.Open(t, dialect, sqlstore.WithTimeout(timeout), sqlstore.WithStatementHook(func(n int) error {
+			statements++
+			switch {
+			case n == stallAt:
+				time.Sleep(2 * timeout)
+			default:
+				time.Sleep(timeout / 3)
+			}
+			return nil
+		}))
+		ws := randID("ws")
+		st := newStore(t, ws, db)
+		batch := func(tx *store.Tx) error {
+			for range 6000 {
+				r := newResource(ws)
+				if err := store.Resources.Upsert(tx, r.ID, r); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+		mustCommit(t, st, batch)
+		if statements < 4 {
+			t.Fatalf("the batch took %d statements, too few to outlast the timeout", statements)
+		}
+		if n := store.Resources.Count(loadedStore(t, db, ws)); n != 6000 {
+			t.Fatalf("the long batch stored %d resources, want 6000", n)
+		}
+		stallAt = 2
+		err := commit(t, st, batch)
+		if model.ErrorCode(err) != model.EUNAVAILABLE || !errors.Is(err, sqlstore.ErrTimeout) {
+			t.Fatalf("a batch with a stalled statement: %v (%s), want unavailable after the timeout", err, model.ErrorCode(err))
+		}
+		if n := store.Resources.Count(loadedStore(t, db, ws)); n != 6000 {
+			t.Errorf("the stalled batch left %d resources, want the first batch's 6000", n)
+		}
+	})
+}
+
 // TestDB_DiskFull fills a SQLite file (max_page_count stands for the disk):
 // a write that does not fit is refused as unavailable, known to be rolled
 // back, and leaves neither memory nor the file changed; once there is room

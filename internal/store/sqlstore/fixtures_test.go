@@ -43,7 +43,7 @@ func newVersion(deploymentID string) *model.DeploymentVersion {
 func newRelease(res *model.Resource, envID, depID string, ver *model.DeploymentVersion) *model.Release {
 	return &model.Release{
 		ID:      randID("rel"),
-		Version: *ver,
+		Version: ver,
 		Variables: map[string]model.LiteralValue{
 			"replicas": {V: json.Number("3")}, "image": {V: "registry/app:" + ver.Tag}, "debug": {V: false}},
 		EncryptedVariables: []string{},
@@ -57,7 +57,7 @@ func newJob(rel *model.Release, agent *model.JobAgent, res *model.Resource) *mod
 		ID: randID("job"), ReleaseID: rel.ID, JobAgentID: agent.ID, JobAgentConfig: map[string]any{"workflow": "deploy.yml"},
 		Status: model.JobPending, Metadata: map[string]string{},
 		DispatchContext: &model.DispatchContext{JobAgent: *agent, JobAgentConfig: map[string]any{"workflow": "deploy.yml"},
-			Release: rel, Resource: res, Version: &rel.Version, Variables: rel.Variables},
+			Release: rel, Resource: res, Version: rel.Version, Variables: rel.Variables},
 		CreatedAt: fixtureTime, UpdatedAt: fixtureTime,
 	}
 }

@@ -55,7 +55,7 @@ func TestStore_JobDispatchContextRoundTrip(t *testing.T) {
 			target := model.ReleaseTarget{ResourceID: "r", EnvironmentID: "e", DeploymentID: "d"}
 			version := model.DeploymentVersion{ID: "v1", Tag: "1.0.0", DeploymentID: "d", Status: model.VersionReady,
 				Config: map[string]any{"image": "api:1.0.0"}}
-			rel := &model.Release{ID: storetest.ID(), Version: version, ReleaseTarget: target,
+			rel := &model.Release{ID: storetest.ID(), Version: &version, ReleaseTarget: target,
 				Variables: map[string]model.LiteralValue{"region": {V: "eu"}}, EncryptedVariables: []string{}}
 			job := &model.Job{ID: storetest.ID(), ReleaseID: rel.ID, Status: model.JobPending, Metadata: map[string]string{},
 				DispatchContext: &model.DispatchContext{Release: rel, Version: &version, JobAgentConfig: map[string]any{"a": "b"},

@@ -41,8 +41,8 @@ func (db *DB) Workspaces(ctx context.Context) ([]string, error) {
 // Rows are streamed, not collected: one goroutine reads the tables in
 // store.Tables order, decoders on every core turn documents into entities,
 // and the calling goroutine puts them into the store as they arrive. Each
-// table's query must finish within the DB's timeout (a workspace of many
-// tables takes longer in all). On error st holds nothing of ws (store.Load
+// table's query must deliver a row within every period of the DB's
+// timeout (a large table may take longer in all). On error st holds nothing of ws (store.Load
 // discards a failed load); one that did not answer in time is EUNAVAILABLE
 // with ErrTimeout in the chain.
 func (db *DB) LoadWorkspace(ctx context.Context, ws string, st *store.Store) (counts map[string]int, err error) {
@@ -157,11 +157,15 @@ func (db *DB) readTables(ctx context.Context, ws string, out chan<- *docBlock) e
 	return nil
 }
 
-// readTable runs one table's query of a load within the DB's timeout.
+// readTable runs one table's query of a load; the database must deliver
+// a row (or the end) within every period of the DB's timeout.
 func (db *DB) readTable(ctx context.Context, q, ws string, fn func(doc []byte) error) error {
-	ctx, cancel := db.bound(ctx)
+	ctx, alive, cancel := db.watch(ctx)
 	defer cancel()
-	return markTimeout(ctx, db.timeout, db.be.queryDocs(ctx, q, []any{ws}, fn))
+	return markTimeout(ctx, db.timeout, db.be.queryDocs(ctx, q, []any{ws}, func(doc []byte) error {
+		alive()
+		return fn(doc)
+	}))
 }
 
 // decode turns blocks of documents into blocks of entities until in is

@@ -26,8 +26,9 @@ const (
 // change or none. It implements store.Persister.
 //
 // Changes are written with multi-row statements, per table: first the
-// table's deletes, then its upserts in change order (see plan). The whole
-// transaction, COMMIT included, must finish within the DB's timeout. On
+// table's deletes, then its upserts in change order (see plan). Each
+// statement, COMMIT included, must finish within the DB's timeout (see
+// watch); a large batch may take longer in all. On
 // failure the transaction is rolled back and the error is translated: a
 // unique violation is ECONFLICT; a busy or unreachable database, or one that
 // did not answer in time (ErrTimeout), EUNAVAILABLE. A batch with a Lease
@@ -50,7 +51,7 @@ func (db *DB) Persist(ctx context.Context, b store.Batch) (err error) {
 	defer func() { db.metrics.observe(time.Since(start), len(b.Changes), err) }()
 	enc := db.newEncoder(b.WorkspaceID, groups)
 	defer enc.close()
-	ctx, cancel := db.bound(ctx)
+	ctx, alive, cancel := db.watch(ctx)
 	defer cancel()
 	err = db.be.inTx(ctx, func(exec execFunc) error {
 		if b.Lease != nil {
@@ -59,10 +60,14 @@ func (db *DB) Persist(ctx context.Context, b store.Batch) (err error) {
 			}
 		}
 		for i, c := range enc.chunks {
+			alive()
 			if err := db.execChunk(ctx, exec, i+1, c); err != nil {
 				return err
 			}
+			enc.done(c)
 		}
+		// COMMIT gets a whole timeout of its own.
+		alive()
 		return nil
 	})
 	span.SetAttributes(attribute.Int("db.statements", len(enc.chunks)))
