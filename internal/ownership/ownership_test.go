@@ -17,6 +17,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/ownership"
 	"github.com/gatehouse-dev/gatehouse/internal/store/sqlstore"
 	"github.com/gatehouse-dev/gatehouse/internal/store/sqlstore/sqltest"
+	"github.com/gatehouse-dev/gatehouse/internal/telemetry/telemetrytest"
 )
 
 // TestLockFile: while one holder has the database file, another is refused
@@ -102,27 +103,6 @@ func newLeases(db ownership.LeaseStore, owner string, c *clock, lost *losses, ad
 		OnLost: lost.lost, Adopt: adopt, AdoptLapsed: adopt != nil, Logger: slog.New(slog.DiscardHandler)})
 }
 
-// metric returns the value of an unlabelled counter or gauge, failing
-// when it is not registered.
-func metric(t *testing.T, reg *prometheus.Registry, name string) float64 {
-	t.Helper()
-	families, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range families {
-		if f.GetName() == name && len(f.GetMetric()) == 1 {
-			m := f.GetMetric()[0]
-			if m.GetCounter() != nil {
-				return m.GetCounter().GetValue()
-			}
-			return m.GetGauge().GetValue()
-		}
-	}
-	t.Fatalf("no metric %s", name)
-	return 0
-}
-
 // TestLeases_LostToAnotherProcess: a lease another process took by force
 // is lost on the next renewal, and stops fencing at once; the loss is
 // counted and the lease no longer counts as held.
@@ -141,7 +121,7 @@ func TestLeases_LostToAnotherProcess(t *testing.T) {
 	if got, _ := b.Take(ctx, []string{"ws1"}, false); len(got) != 0 {
 		t.Fatalf("b took a live lease of a without force: %v", got)
 	}
-	if held, lost := metric(t, reg, "gatehouse_leases_held"), metric(t, reg, "gatehouse_lease_losses_total"); held != 2 || lost != 0 {
+	if held, lost := telemetrytest.Value(t, reg, "gatehouse_leases_held"), telemetrytest.Value(t, reg, "gatehouse_lease_losses_total"); held != 2 || lost != 0 {
 		t.Errorf("a's metrics before the takeover: %v held, %v lost; want 2 and 0", held, lost)
 	}
 	if got, _ := b.Take(ctx, []string{"ws1"}, true); len(got) != 1 {
@@ -154,7 +134,7 @@ func TestLeases_LostToAnotherProcess(t *testing.T) {
 	if a.Owns("ws1") || !a.Owns("ws2") || !b.Owns("ws1") {
 		t.Errorf("owns after the renewal: a ws1 %v ws2 %v, b ws1 %v", a.Owns("ws1"), a.Owns("ws2"), b.Owns("ws1"))
 	}
-	if held, lost := metric(t, reg, "gatehouse_leases_held"), metric(t, reg, "gatehouse_lease_losses_total"); held != 1 || lost != 1 {
+	if held, lost := telemetrytest.Value(t, reg, "gatehouse_leases_held"), telemetrytest.Value(t, reg, "gatehouse_lease_losses_total"); held != 1 || lost != 1 {
 		t.Errorf("a's metrics after the takeover: %v held, %v lost; want 1 and 1", held, lost)
 	}
 	l, ok := b.Fence("ws1")

@@ -14,6 +14,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/agents/dispatch"
 	"github.com/gatehouse-dev/gatehouse/internal/engine"
 	"github.com/gatehouse-dev/gatehouse/internal/model"
+	"github.com/gatehouse-dev/gatehouse/internal/telemetry/telemetrytest"
 )
 
 // TestDispatcher_HonoursRetryAfter: a receiver answering 429 with
@@ -111,7 +112,7 @@ func TestDispatcher_OnlyTheOwnerHandsJobsOver(t *testing.T) {
 	w.d.Resume(w.ws)
 	// A task, once queued, stays counted as waiting until its delivery
 	// reached the receiver: so neither being zero means none was made.
-	waiting := gauge(t, reg, "gatehouse_jobs_waiting_for_dispatch")
+	waiting := telemetrytest.Value(t, reg, "gatehouse_jobs_waiting_for_dispatch")
 	if waiting != 0 || rc.count() != 0 {
 		t.Fatalf("a process not owning the workspace: %v jobs waiting, %d delivered; want none", waiting, rc.count())
 	}
@@ -135,22 +136,6 @@ func TestDispatcher_OnlyTheOwnerHandsJobsOver(t *testing.T) {
 	if rc.count() != 2 {
 		t.Errorf("%d deliveries, want 2", rc.count())
 	}
-}
-
-// gauge returns the value of an unlabelled gauge.
-func gauge(t *testing.T, reg *prometheus.Registry, name string) float64 {
-	t.Helper()
-	families, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range families {
-		if f.GetName() == name && len(f.GetMetric()) == 1 {
-			return f.GetMetric()[0].GetGauge().GetValue()
-		}
-	}
-	t.Fatalf("no gauge %s", name)
-	return 0
 }
 
 // TestDispatcher_FollowAndLatencyMetrics: a followed job's polls are
