@@ -32,8 +32,9 @@ func (l PairLookup) Get(r Reader, id string) []*model.ReleaseTarget {
 	v, done := r.view()
 	defer done()
 	var keys []string
+	needle := model.CompositeKey(id)
 	for _, pair := range v.indexValues(ReleaseTargets.Name, byPair) {
-		if l.holds(pair, id) {
+		if l.holds(pair, id, needle) {
 			keys = append(keys, v.unsortedKeys(ReleaseTargets.Name, byPair, pair)...)
 		}
 	}
@@ -41,15 +42,16 @@ func (l PairLookup) Get(r Reader, id string) []*model.ReleaseTarget {
 	return ReleaseTargets.collect(v, keys)
 }
 
-// holds reports whether the pair key names id on the lookup's side. The
-// environment side is a prefix test: CompositeKey's escaping makes the
-// first unescaped "/" the separator. A suffix can be ambiguous, so the
-// deployment side splits the key when the suffix matches.
-func (l PairLookup) holds(pair, id string) bool {
+// holds reports whether the pair key names id (escaped: needle) on the
+// lookup's side. The environment side is a prefix test: CompositeKey's
+// escaping makes the first unescaped "/" the separator. A suffix can be
+// ambiguous, so the deployment side splits the key when the suffix
+// matches.
+func (l PairLookup) holds(pair, id, needle string) bool {
 	if !l.deploymentSide {
-		return strings.HasPrefix(pair, model.CompositeKey(id)+"/")
+		return len(pair) > len(needle) && pair[len(needle)] == '/' && strings.HasPrefix(pair, needle)
 	}
-	if !strings.HasSuffix(pair, "/"+model.CompositeKey(id)) {
+	if len(pair) <= len(needle) || pair[len(pair)-len(needle)-1] != '/' || !strings.HasSuffix(pair, needle) {
 		return false
 	}
 	parts, ok := model.SplitCompositeKey(pair)
