@@ -271,7 +271,11 @@ func (tx *Tx) Changes() []Change {
 		seq int
 		c   Change
 	}
-	var all []seqChange
+	n := 0
+	for _, ot := range tx.over.tables {
+		n += len(ot.touched)
+	}
+	all := make([]seqChange, 0, n)
 	for name, ot := range tx.over.tables {
 		t := tableByName[name]
 		base := tx.store.state.tables[name].byKey
