@@ -1,7 +1,10 @@
 package engine
 
 import (
+	"net/http"
+	"net/http/httptest"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -42,7 +45,19 @@ func TestEngine_ProgressionRequireVerificationPassed(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			var code atomic.Int32
 			code.Store(tt.code)
-			srv := healthServer(t, &code)
+			// The health check answers only once the test has looked at
+			// the state at the staging success: a verification that
+			// finished first would make that state unobservable.
+			gate := make(chan struct{})
+			var open sync.Once
+			release := func() { open.Do(func() { close(gate) }) }
+			health := healthServer(t, &code)
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				<-gate
+				health.Config.Handler.ServeHTTP(w, r)
+			}))
+			t.Cleanup(srv.Close)
+			t.Cleanup(release)
 			h, _, _ := newVerifyHarness(t)
 			t.Cleanup(h.eng.Close)
 			stages(h)
@@ -54,6 +69,7 @@ func TestEngine_ProgressionRequireVerificationPassed(t *testing.T) {
 			staging := h.onlyJob(s1Staging)
 			h.finish(staging.ID, model.JobSuccessful)
 			wantDeployed(t, h, "v1", append([]string{s1Staging}, tt.wantAtSuccess...)...)
+			release()
 
 			if tt.verify {
 				want := model.VerificationPassed
