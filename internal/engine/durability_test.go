@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -310,6 +311,52 @@ func TestEngine_RestoreSharesVersions(t *testing.T) {
 					if dc.Resource.Version != "v1" {
 						t.Errorf("job %s shows its resource as changed later (version %s)", j.ID, dc.Resource.Version)
 					}
+				}
+			}
+		})
+	}
+}
+
+// A job's row names its deployment, environment and resource by their
+// snapshots, stored once per distinct content: twelve jobs on three
+// resources, two environments and two deployments store seven snapshots,
+// and a restore gives every job its entities back as they were.
+func TestEngine_JobsStoreSnapshots(t *testing.T) {
+	for _, dialect := range sqltest.Dialects(t) {
+		t.Run(dialect, func(t *testing.T) {
+			db := sqltest.Open(t, dialect)
+			eng := newDurableEngine(db)
+			mustApply(t, eng, "ws", pipeline(t)...)
+			for i := range 3 {
+				mustApply(t, eng, "ws", resourceCreated(t, fmt.Sprint("r", i), ""))
+			}
+			before := loadDurable(t, db, "ws")
+			assertSameTables(t, "memory and database", memoryOf(t, eng, "ws"), before)
+			if n := store.EntitySnapshots.Count(snapshot(t, eng, "ws")); n != 7 {
+				t.Errorf("%d snapshots, want 7 (2 deployments, 2 environments, 3 resources)", n)
+			}
+			jobs := store.Jobs.Items(snapshot(t, eng, "ws"))
+			if len(jobs) != 12 {
+				t.Fatalf("%d jobs, want 12", len(jobs))
+			}
+			for _, j := range jobs {
+				doc, err := store.Jobs.Encode(j)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if s := string(doc); !strings.Contains(s, `"snapshots"`) || strings.Contains(s, `"identifier"`) || strings.Contains(s, `"slug"`) {
+					t.Fatalf("a job row holds copies instead of naming snapshots: %s", s)
+				}
+			}
+			fresh := newDurableEngine(db)
+			if err := fresh.Restore(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			assertSameTables(t, "after a restore", memoryOf(t, fresh, "ws"), before)
+			for _, j := range store.Jobs.Items(snapshot(t, fresh, "ws")) {
+				dc := j.DispatchContext
+				if dc.Resource == nil || dc.Deployment == nil || dc.Environment == nil || dc.Resource.Identifier == "" {
+					t.Fatalf("restored job %s lacks its entities: %+v", j.ID, dc)
 				}
 			}
 		})

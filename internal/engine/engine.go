@@ -172,6 +172,9 @@ type Engine struct {
 	cancel context.CancelFunc
 	loops  sync.WaitGroup
 	intake intake
+	// snapshots remembers the entity snapshots of entity values jobs
+	// were made with (see snapshots.go).
+	snapshots *snapshotCache
 }
 
 // New returns an engine with no workspaces loaded.
@@ -195,7 +198,7 @@ func New(cfg Config) *Engine {
 		cfg.EventIDRetention = DefaultEventIDRetention
 	}
 	bg, cancel := context.WithCancel(context.Background())
-	return &Engine{cfg: cfg, workspaces: map[string]*Workspace{}, bg: bg, cancel: cancel}
+	return &Engine{cfg: cfg, workspaces: map[string]*Workspace{}, bg: bg, cancel: cancel, snapshots: newSnapshotCache()}
 }
 
 // Apply applies events to workspace wsID in order, each as its own unit of

@@ -259,6 +259,7 @@ func tableDump(t *testing.T, snap store.Snapshot) map[string][]byte {
 	add(store.WorkflowRuns, store.WorkflowRuns.Items(snap))
 	add(store.WorkflowJobs, store.WorkflowJobs.Items(snap))
 	add(store.Releases, store.Releases.Items(snap))
+	add(store.EntitySnapshots, store.EntitySnapshots.Items(snap))
 	add(store.Jobs, store.Jobs.Items(snap))
 	add(store.JobVerifications, store.JobVerifications.Items(snap))
 	add(store.VerificationMeasurements, store.VerificationMeasurements.Items(snap))

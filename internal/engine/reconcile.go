@@ -139,6 +139,9 @@ func (u *unit) applyPlan(plan *Plan) error {
 		return err
 	}
 	for _, j := range newJobs(u.tx, te, plan.Desired, u.tx.Now(), plan.Jobs) {
+		if err := u.captureSnapshots(j.DispatchContext); err != nil {
+			return err
+		}
 		if err := store.Jobs.Upsert(u.tx, j.ID, j); err != nil {
 			return err
 		}

@@ -1,6 +1,9 @@
 package model
 
-import "time"
+import (
+	"encoding/json"
+	"time"
+)
 
 // Job statuses. Pending, in-progress and action-required jobs are
 // "processing"; the rest are terminal.
@@ -64,6 +67,33 @@ type DispatchContext struct {
 	Workflow       *Workflow               `json:"workflow,omitempty"`
 	WorkflowJob    *WorkflowJob            `json:"workflowJob,omitempty"`
 	WorkflowRun    *WorkflowRun            `json:"workflowRun,omitempty"`
+
+	// Snapshots names the stored snapshots of Deployment, Environment and
+	// Resource, which the job's row refers to instead of holding copies
+	// (see EntitySnapshot). It is the engine's bookkeeping, never shown;
+	// nil for a job stored with its copies.
+	Snapshots *SnapshotRefs `json:"-"`
+}
+
+// SnapshotRefs are the ids of the entity snapshots a dispatch context
+// holds ("" for an entity it does not have).
+type SnapshotRefs struct {
+	Deployment  string `json:"deployment,omitempty"`
+	Environment string `json:"environment,omitempty"`
+	Resource    string `json:"resource,omitempty"`
+}
+
+// EntitySnapshot is an entity as it was when a job was made, stored once
+// for every job that saw it so: its id is a hash of its kind and content.
+// A fan-out's jobs share a handful of deployments and environments and one
+// snapshot per resource, where each job's row would otherwise repeat them.
+type EntitySnapshot struct {
+	ID   string          `json:"id"`
+	Kind string          `json:"kind"`
+	Data json.RawMessage `json:"data"`
+	// Value is Data decoded (a *Deployment, *Environment or *Resource),
+	// once, for the jobs that refer to it; never stored.
+	Value any `json:"-"`
 }
 
 // Job is one run of a release (or a workflow job) on one agent.

@@ -1,7 +1,6 @@
 package store
 
 import (
-	"reflect"
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/internal/model"
@@ -124,7 +123,7 @@ var (
 			}},
 		}}
 	Jobs = &Table[model.Job]{Name: "job", Kind: "Job",
-		Key: func(j *model.Job) string { return j.ID }, Stored: storedJob, Linked: linkedJob,
+		Key: func(j *model.Job) string { return j.ID }, Stored: storedJob, FromStored: decodeJob, Linked: linkedJob,
 		Indexes: []Index[model.Job]{
 			{Name: byRelease, Value: func(j *model.Job) string { return j.ReleaseID }},
 			{Name: byExternal, Value: func(j *model.Job) string { return externalKey(j.JobAgentID, j.ExternalID) }},
@@ -291,7 +290,7 @@ var Tables = []Schema{
 	Workspaces, ConsumerOffsets, ProcessedEvents, DeadLetters, Systems, ResourceProviders, Resources, Environments, JobAgents, Deployments,
 	SystemDeployments, SystemEnvironments, DeploymentVersions, DeploymentVariables, DeploymentVariableValues,
 	ResourceVariables, Policies, PolicySkips, UserApprovalRecords, RelationshipRules, Workflows, WorkflowRuns,
-	WorkflowJobs, Releases, Jobs, JobVerifications, VerificationMeasurements, Freezes, VariableSets, DeploymentPlans,
+	WorkflowJobs, Releases, EntitySnapshots, Jobs, JobVerifications, VerificationMeasurements, Freezes, VariableSets, DeploymentPlans,
 	ReleaseTargets, TargetStates,
 }
 
@@ -339,84 +338,3 @@ func jobTarget(j *model.Job) string {
 // WaitingKey is the index key of target states held back by a rule kind, per
 // deployment or per resource id.
 func WaitingKey(kind, id string) string { return model.CompositeKey(kind, id) }
-
-// storedJob is a job as written to the database: its dispatch context names
-// its release (id and target) instead of repeating it, and leaves out the
-// version, which the release holds. Releases are immutable and stored in
-// their own table, so nothing is lost; it halves what a fan-out writes.
-func storedJob(j *model.Job) *model.Job {
-	dc := j.DispatchContext
-	if dc == nil || dc.Release == nil || dc.Version == nil || dc.Release.Version == nil || dc.Version.ID != dc.Release.Version.ID {
-		return j
-	}
-	short := *j
-	ctx := *dc
-	ctx.Release = &model.Release{ID: dc.Release.ID, ReleaseTarget: dc.Release.ReleaseTarget}
-	ctx.Version = nil
-	short.DispatchContext = &ctx
-	return &short
-}
-
-// shared returns the entity table holds under id when it equals v, else
-// v. Rows read from the database each decode their own copy of what they
-// embed (a release its version, a job its deployment, environment and
-// resource), where the running engine shares one value, immutable, among
-// them all: a restore of a fan-out would otherwise hold a copy per target.
-// A copy that differs (the entity changed since) is kept as it was.
-func shared[T any](r Reader, table *Table[T], v *T, id string) *T {
-	if v == nil {
-		return nil
-	}
-	stored, err := table.Get(r, id)
-	if err != nil || stored == v || !reflect.DeepEqual(stored, v) {
-		return v
-	}
-	return stored
-}
-
-// linkedRelease shares the stored version with a release read from the
-// database when the release holds it unchanged.
-func linkedRelease(r Reader, rel *model.Release) *model.Release {
-	if rel.Version == nil {
-		return rel
-	}
-	v := shared(r, DeploymentVersions, rel.Version, rel.Version.ID)
-	if v == rel.Version {
-		return rel
-	}
-	out := *rel
-	out.Version = v
-	return &out
-}
-
-// linkedJob completes a job read from the database with its release and
-// version.
-func linkedJob(r Reader, j *model.Job) *model.Job {
-	dc := j.DispatchContext
-	if dc == nil {
-		return j
-	}
-	ctx := *dc
-	if dc.Release != nil && dc.Version == nil && (dc.Release.Version == nil || dc.Release.Version.ID == "") {
-		if rel, err := Releases.Get(r, dc.Release.ID); err == nil {
-			// Versions are immutable values: the job shares its release's.
-			ctx.Release, ctx.Version = rel, rel.Version
-		}
-	}
-	if ctx.Deployment != nil {
-		ctx.Deployment = shared(r, Deployments, ctx.Deployment, ctx.Deployment.ID)
-	}
-	if ctx.Environment != nil {
-		ctx.Environment = shared(r, Environments, ctx.Environment, ctx.Environment.ID)
-	}
-	if ctx.Resource != nil {
-		ctx.Resource = shared(r, Resources, ctx.Resource, ctx.Resource.ID)
-	}
-	if ctx.Release == dc.Release && ctx.Version == dc.Version && ctx.Deployment == dc.Deployment &&
-		ctx.Environment == dc.Environment && ctx.Resource == dc.Resource {
-		return j
-	}
-	full := *j
-	full.DispatchContext = &ctx
-	return &full
-}

@@ -29,9 +29,12 @@ type Table[T any] struct {
 	// others on load and never written to the database.
 	Derived bool
 	// Stored, when set, gives the form an entity is written to the
-	// database in: the same entity with what other tables already hold
-	// left out. Linked puts it back after a load.
-	Stored func(*T) *T
+	// database in: the entity with what other tables already hold left
+	// out. FromStored reads that form back and Linked puts back what was
+	// left out, after a load.
+	Stored func(*T) any
+	// FromStored, when set, decodes a row's document written by Stored.
+	FromStored func(data []byte) (*T, error)
 	// Linked completes an entity read from the database with what Stored
 	// left out, reading other (already loaded) tables.
 	Linked func(r Reader, v *T) *T
@@ -240,7 +243,7 @@ func (t *Table[T]) ColumnValues(obj any) []any {
 func (t *Table[T]) Encode(obj any) ([]byte, error) {
 	v := obj.(*T)
 	if t.Stored != nil {
-		v = t.Stored(v)
+		return json.Marshal(t.Stored(v))
 	}
 	return json.Marshal(v)
 }
@@ -255,6 +258,13 @@ func (t *Table[T]) link(r Reader, obj any) any {
 
 // Decode implements Schema.
 func (t *Table[T]) Decode(data []byte) (any, error) {
+	if t.FromStored != nil {
+		v, err := t.FromStored(data)
+		if err != nil {
+			return nil, fmt.Errorf("decode %s: %w", t.Kind, err)
+		}
+		return v, nil
+	}
 	v := new(T)
 	if err := json.Unmarshal(data, v); err != nil {
 		return nil, fmt.Errorf("decode %s: %w", t.Kind, err)

@@ -89,6 +89,7 @@ type fixture struct {
 	wfJob       *model.WorkflowJob
 	release     *model.Release
 	job         *model.Job
+	snapshot    *model.EntitySnapshot
 	check       *model.JobVerification
 	measurement *model.MeasurementRecord
 	freeze      *model.Freeze
@@ -144,6 +145,10 @@ func newFixture(ws string) *fixture {
 	f.wfJob = &model.WorkflowJob{ID: randID("wfj"), WorkflowRunID: f.run.ID, Ref: f.agent.ID, Config: map[string]any{}}
 	f.release = newRelease(f.resource, f.environment.ID, f.deployment.ID, f.version)
 	f.job = newJob(f.release, f.agent, f.resource)
+	// The job names its resource by a snapshot, as the engine stores jobs.
+	data, _ := json.Marshal(f.resource)
+	f.snapshot = &model.EntitySnapshot{ID: randID("snap"), Kind: store.SnapshotResource, Data: data}
+	f.job.DispatchContext.Snapshots = &model.SnapshotRefs{Resource: f.snapshot.ID}
 	f.check = &model.JobVerification{ID: randID("ver"), JobID: f.job.ID, RuleID: "rule", Status: model.VerificationRunning,
 		Metrics: []model.VerificationMetricStatus{{
 			VerificationMetric: model.VerificationMetric{Name: "errors", Provider: map[string]any{"type": "sleep", "durationSeconds": 1.0},
@@ -195,6 +200,7 @@ func (f *fixture) upsert(t testing.TB, tx *store.Tx) {
 		store.WorkflowRuns.Upsert(tx, f.run.ID, f.run),
 		store.WorkflowJobs.Upsert(tx, f.wfJob.ID, f.wfJob),
 		store.Releases.Upsert(tx, f.release.ID, f.release),
+		store.EntitySnapshots.Upsert(tx, f.snapshot.ID, f.snapshot),
 		store.Jobs.Upsert(tx, f.job.ID, f.job),
 		store.JobVerifications.Upsert(tx, f.check.ID, f.check),
 		store.VerificationMeasurements.Upsert(tx, f.measurement.Key(), f.measurement),
