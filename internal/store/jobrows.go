@@ -95,18 +95,27 @@ func decodeJob(data []byte) (*model.Job, error) {
 }
 
 // linkedSnapshot decodes a snapshot's entity, once for every job that
-// refers to it. Its data is encoded again as the engine encoded it when it
-// made the snapshot: PostgreSQL's JSONB keeps objects with their keys in an
-// order of its own. The id stays the one the content had when it was made.
-func linkedSnapshot(_ Reader, s *model.EntitySnapshot) *model.EntitySnapshot {
+// refers to it, and shares the stored entity when it is unchanged (so the
+// jobs' links compare pointers, not contents). Its data is encoded again
+// as the engine encoded it when it made the snapshot: PostgreSQL's JSONB
+// keeps objects with their keys in an order of its own. The id stays the
+// one the content had when it was made.
+func linkedSnapshot(r Reader, s *model.EntitySnapshot) *model.EntitySnapshot {
 	v, err := DecodeSnapshot(s.Kind, s.Data)
 	if err != nil {
 		return s
 	}
 	out := *s
-	out.Value = v
 	if data, err := json.Marshal(v); err == nil {
 		out.Data = data
+	}
+	switch e := v.(type) {
+	case *model.Deployment:
+		out.Value = shared(r, Deployments, e, e.ID)
+	case *model.Environment:
+		out.Value = shared(r, Environments, e, e.ID)
+	case *model.Resource:
+		out.Value = shared(r, Resources, e, e.ID)
 	}
 	return &out
 }
