@@ -12,8 +12,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/url"
-	"strings"
 	"sync"
 	"time"
 
@@ -120,43 +118,6 @@ type Config struct {
 // Config.EventIDRetention says otherwise: a redelivery later than that is
 // applied again.
 const DefaultEventIDRetention = 7 * 24 * time.Hour
-
-// Sealer encrypts sensitive values into their stored form and opens them.
-// Each ciphertext is bound to where its value lives (see
-// VariableValueBinding and ResourceVariableBinding): it opens only under
-// that binding, so a ciphertext copied to another workspace or variable
-// does not open there.
-type Sealer interface {
-	// Seal returns the stored form of clear, bound to binding, with its
-	// keyed hash and the binding recorded.
-	Seal(clear, binding string) (*model.SensitiveValue, error)
-	// Open returns the clear text of v, which must have been sealed under
-	// binding; the binding v carries is not consulted.
-	Open(v *model.SensitiveValue, binding string) (string, error)
-	// Hash returns the keyed hash Seal records for clear.
-	Hash(clear string) string
-}
-
-// VariableValueBinding is the binding of the sealed value of deployment
-// variable value id in workspace ws.
-func VariableValueBinding(ws, id string) string {
-	return sealBinding(ws, "deploymentVariableValue", id)
-}
-
-// ResourceVariableBinding is the binding of the sealed value of resource
-// resourceID's variable key in workspace ws.
-func ResourceVariableBinding(ws, resourceID, key string) string {
-	return sealBinding(ws, "resourceVariable", resourceID, key)
-}
-
-// sealBinding joins path segments, each escaped, so that ids containing "/"
-// cannot make two places share a binding.
-func sealBinding(parts ...string) string {
-	for i, p := range parts {
-		parts[i] = url.PathEscape(p)
-	}
-	return strings.Join(parts, "/")
-}
 
 // Engine holds every workspace this process serves. It is safe for
 // concurrent use: events of one workspace are applied one at a time, events of
