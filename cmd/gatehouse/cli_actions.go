@@ -123,11 +123,7 @@ refuses while the target has a job under way.`,
 	}
 	conn := bindConn(cmd)
 	cmd.RunE = conn.run(func(ctx context.Context, s *session, args []string) error {
-		snap, err := workspace.Read(ctx, s.client, "deployment", "environment", "resource")
-		if err != nil {
-			return err
-		}
-		t, err := workspace.ResolveTarget(ctx, s.client, snap, args[0])
+		snap, t, err := s.target(ctx, args[0])
 		if err != nil {
 			return err
 		}

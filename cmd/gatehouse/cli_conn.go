@@ -11,6 +11,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/internal/client"
 	"github.com/gatehouse-dev/gatehouse/internal/client/config"
+	"github.com/gatehouse-dev/gatehouse/internal/client/workspace"
 )
 
 // connFlags are the connection flags of every command that talks to a
@@ -36,6 +37,20 @@ func bindConn(cmd *cobra.Command) *connFlags {
 type session struct {
 	conn   config.Connection
 	client *client.Client
+}
+
+// target resolves the release target ref names, reading the entities a
+// target name is made of and the kinds in more, which the caller needs too.
+func (s *session) target(ctx context.Context, ref string, more ...string) (*workspace.Snapshot, *client.ReleaseTarget, error) {
+	snap, err := workspace.Read(ctx, s.client, append([]string{"deployment", "environment", "resource"}, more...)...)
+	if err != nil {
+		return nil, nil, err
+	}
+	t, err := workspace.ResolveTarget(ctx, s.client, snap, ref)
+	if err != nil {
+		return nil, nil, err
+	}
+	return snap, t, nil
 }
 
 // open resolves the connection (flags, then environment, then context) and

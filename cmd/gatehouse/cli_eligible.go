@@ -8,7 +8,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/gatehouse-dev/gatehouse/internal/client/output"
-	"github.com/gatehouse-dev/gatehouse/internal/client/workspace"
 )
 
 func newEligibleCommand() *cobra.Command {
@@ -32,11 +31,7 @@ DEPLOYMENT/ENVIRONMENT/RESOURCE by name, or the target's key.`,
 		if !slices.Contains([]string{"table", "wide", output.JSON, output.YAML}, format) {
 			return fmt.Errorf("unknown output format %q (want table, wide, json or yaml)", format)
 		}
-		snap, err := workspace.Read(ctx, s.client, "deployment", "environment", "resource")
-		if err != nil {
-			return err
-		}
-		t, err := workspace.ResolveTarget(ctx, s.client, snap, args[0])
+		snap, t, err := s.target(ctx, args[0])
 		if err != nil {
 			return err
 		}

@@ -29,11 +29,7 @@ DEPLOYMENT/ENVIRONMENT/RESOURCE by name, or the target's key.`,
 	}
 	conn := bindConn(cmd)
 	cmd.RunE = conn.run(func(ctx context.Context, s *session, args []string) error {
-		snap, err := workspace.Read(ctx, s.client, "deployment", "environment", "resource", "deployment-version")
-		if err != nil {
-			return err
-		}
-		t, err := workspace.ResolveTarget(ctx, s.client, snap, args[0])
+		snap, t, err := s.target(ctx, args[0], "deployment-version")
 		if err != nil {
 			return err
 		}

@@ -54,17 +54,10 @@ func (e *Engine) planCredentials(t *agents.Type, config map[string]any) map[stri
 	}
 	out := map[string]string{}
 	for _, k := range t.Sensitive {
-		switch v := config[k].(type) {
-		case string:
+		if v, ok := config[k].(string); ok {
 			out[k] = v
-		default:
-			s, ok := SealedConfig(v)
-			if !ok || e.cfg.Sealer == nil {
-				continue
-			}
-			if clear, err := e.cfg.Sealer.Open(s, s.Binding); err == nil {
-				out[k] = clear
-			}
+		} else if clear, sealed, err := e.openSealed(config[k]); sealed && err == nil {
+			out[k] = clear
 		}
 	}
 	return out

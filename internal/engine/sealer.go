@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"errors"
 	"net/url"
 	"strings"
 
@@ -42,4 +43,22 @@ func sealBinding(parts ...string) string {
 		parts[i] = url.PathEscape(p)
 	}
 	return strings.Join(parts, "/")
+}
+
+// errNoEncryptionKey is openSealed's error when a value is sealed and the
+// engine has no Sealer to open it.
+var errNoEncryptionKey = errors.New("no encryption key is configured")
+
+// openSealed returns the clear text of a sealed config value (see
+// SealedConfig); sealed is false, and nothing opened, for any other value.
+func (e *Engine) openSealed(v any) (clear string, sealed bool, err error) {
+	s, ok := SealedConfig(v)
+	if !ok {
+		return "", false, nil
+	}
+	if e.cfg.Sealer == nil {
+		return "", true, errNoEncryptionKey
+	}
+	clear, err = e.cfg.Sealer.Open(s, s.Binding)
+	return clear, true, err
 }

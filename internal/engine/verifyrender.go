@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -48,16 +49,14 @@ func (e *Engine) dispatchData(ws *Workspace, jobID string) (*templating.Data, []
 	var secrets []string
 	if dc := j.DispatchContext; dc != nil {
 		for k, val := range dc.Variables {
-			s, sealed := SealedConfig(val.V)
-			if !sealed {
+			clear, sealed, err := e.openSealed(val.V)
+			switch {
+			case !sealed:
 				vars[k] = val.V
 				continue
-			}
-			if e.cfg.Sealer == nil {
+			case errors.Is(err, errNoEncryptionKey):
 				return nil, nil, fmt.Errorf("variables.%s is sensitive and no encryption key is configured to open it", k)
-			}
-			clear, err := e.cfg.Sealer.Open(s, s.Binding)
-			if err != nil {
+			case err != nil:
 				return nil, nil, fmt.Errorf("variables.%s: the sensitive value does not open", k)
 			}
 			vars[k] = clear

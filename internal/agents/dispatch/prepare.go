@@ -67,7 +67,7 @@ func Prepare(r store.Reader, workspaceID string, j *model.Job, t *agents.Type, o
 	}
 	view := engine.ViewJob(r, j)
 	shown := *j
-	shown.JobAgentConfig = credentialsSealed(rendered, j.JobAgentConfig, t)
+	shown.JobAgentConfig = credentialsSealed(rendered, j.JobAgentConfig)
 	if out.Context != nil {
 		c := *out.Context
 		c.JobAgentConfig = shown.JobAgentConfig
@@ -81,24 +81,16 @@ func Prepare(r store.Reader, workspaceID string, j *model.Job, t *agents.Type, o
 }
 
 // credentialsSealed returns the config shown in a job's document: the
-// rendered one, but with the keys the type holds its credentials in (the
-// webhook's signing secret, a token) and every value that was sealed in
-// the config (a header's bearer token) as stored, sealed. They are for
-// Gatehouse to reach the system, which receives them where they belong; a
-// webhook body carrying the key that signs it would let whoever sees one
-// delivery forge others. Values rendered from sensitive variables are the
-// job's own and stay opened.
-func credentialsSealed(rendered, stored map[string]any, t *agents.Type) map[string]any {
-	out := make(map[string]any, len(rendered))
-	for k, v := range rendered {
-		sealed, ok := stored[k]
-		switch {
-		case t.IsSensitive(k) && ok:
-			out[k] = sealed
-		case !t.IsSensitive(k):
-			out[k] = keepSealed(v, sealed)
-		}
-	}
+// rendered one, but with every value that was sealed in the config as
+// stored, sealed: the keys a type holds its credentials in (the webhook's
+// signing secret, a token), which are always stored sealed, and any other
+// sealed value (a header's bearer token). They are for Gatehouse to reach
+// the system, which receives them where they belong; a webhook body
+// carrying the key that signs it would let whoever sees one delivery forge
+// others. Values rendered from sensitive variables are the job's own and
+// stay opened.
+func credentialsSealed(rendered, stored map[string]any) map[string]any {
+	out, _ := keepSealed(rendered, stored).(map[string]any)
 	return out
 }
 

@@ -148,35 +148,28 @@ func selectorFor(s *model.Selector) (*selector.Matcher, error) {
 // sortedValues returns values highest priority first, ties by id ascending,
 // without reordering the caller's slice (it may be the store's).
 func sortedValues(values []*model.DeploymentVariableValue) []*model.DeploymentVariableValue {
-	out := make([]*model.DeploymentVariableValue, 0, len(values))
-	for _, v := range values {
-		if v != nil {
-			out = append(out, v)
-		}
-	}
-	slices.SortFunc(out, func(a, b *model.DeploymentVariableValue) int {
-		if c := cmp.Compare(b.Priority, a.Priority); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.ID, b.ID)
-	})
-	return out
+	return byPriority(values, func(v *model.DeploymentVariableValue) (int64, string) { return v.Priority, v.ID })
 }
 
 // sortedSets returns variable sets highest priority first, ties by id
 // ascending, without reordering the caller's slice.
 func sortedSets(sets []*model.VariableSet) []*model.VariableSet {
-	out := make([]*model.VariableSet, 0, len(sets))
-	for _, s := range sets {
-		if s != nil {
-			out = append(out, s)
+	return byPriority(sets, func(s *model.VariableSet) (int64, string) { return s.Priority, s.ID })
+}
+
+// byPriority returns the non-nil items highest priority first, ties by id
+// ascending, in a new slice.
+func byPriority[T any](items []*T, key func(*T) (priority int64, id string)) []*T {
+	out := make([]*T, 0, len(items))
+	for _, v := range items {
+		if v != nil {
+			out = append(out, v)
 		}
 	}
-	slices.SortFunc(out, func(a, b *model.VariableSet) int {
-		if c := cmp.Compare(b.Priority, a.Priority); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.ID, b.ID)
+	slices.SortFunc(out, func(a, b *T) int {
+		pa, ia := key(a)
+		pb, ib := key(b)
+		return cmp.Or(cmp.Compare(pb, pa), cmp.Compare(ia, ib))
 	})
 	return out
 }
