@@ -1,6 +1,10 @@
 package api
 
 import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
 	"net/http"
 	"strconv"
 
@@ -74,12 +78,38 @@ var collections = map[string]collection{
 	"variable-sets":              collectionOf(store.VariableSets),
 }
 
-// page is the shape of every list answer.
+// page is one list answer: {"items": [...], "total", "limit", "offset"},
+// written by writeTo.
 type page struct {
-	Items  []any `json:"items"`
-	Total  int   `json:"total"`
-	Limit  int   `json:"limit"`
-	Offset int   `json:"offset"`
+	Items  []any
+	Total  int
+	Limit  int
+	Offset int
+}
+
+// writeTo streams the page, one item at a time. A list can be tens of MB
+// (every job with its dispatch context): encoding it whole held it in one
+// buffer that doubled as it grew, which was most of the process's peak
+// memory after a large fan-out.
+func (p page) writeTo(w http.ResponseWriter) error {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	out := bufio.NewWriterSize(w, 64<<10)
+	var item bytes.Buffer
+	enc := json.NewEncoder(&item)
+	_, _ = out.WriteString(`{"items":[`)
+	for i, v := range p.Items {
+		item.Reset()
+		if err := enc.Encode(v); err != nil {
+			return err
+		}
+		if i > 0 {
+			_ = out.WriteByte(',')
+		}
+		_, _ = out.Write(bytes.TrimSuffix(item.Bytes(), []byte("\n")))
+	}
+	_, _ = fmt.Fprintf(out, `],"total":%d,"limit":%d,"offset":%d}`+"\n", p.Total, p.Limit, p.Offset)
+	return out.Flush()
 }
 
 const (
@@ -142,7 +172,10 @@ func (s *Server) writePage(w http.ResponseWriter, r *http.Request, items []any) 
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, p)
+	// An error here is the client gone mid-answer (or an item that cannot
+	// be encoded, after the status was sent): the request's log line
+	// already shows the status, and there is nobody left to tell.
+	_ = p.writeTo(w)
 }
 
 func (s *Server) listCollection(c collection) http.Handler {
