@@ -83,20 +83,28 @@ func (u *unit) reconcile() (err error) {
 func (p *planner) computeAll(r store.Reader, keys []string, redeploy map[string]bool) ([]*Plan, error) {
 	plans := make([]*Plan, len(keys))
 	workers := min(runtime.GOMAXPROCS(0), max(1, len(keys)/64))
+	// plan computes every workers-th target from the w-th.
+	plan := func(w int) error {
+		for i := w; i < len(keys); i += workers {
+			t, err := store.ReleaseTargets.Get(r, keys[i])
+			if err != nil {
+				continue
+			}
+			if plans[i], err = p.compute(t, redeploy[keys[i]]); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	// Most events plan a handful of targets: a goroutine of their own
+	// would cost more than the plans (it starts on a small stack that
+	// planning grows, copying it, every time).
+	if workers == 1 {
+		return plans, plan(0)
+	}
 	var g errgroup.Group
 	for w := range workers {
-		g.Go(func() error {
-			for i := w; i < len(keys); i += workers {
-				t, err := store.ReleaseTargets.Get(r, keys[i])
-				if err != nil {
-					continue
-				}
-				if plans[i], err = p.compute(t, redeploy[keys[i]]); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
+		g.Go(func() error { return plan(w) })
 	}
 	return plans, g.Wait()
 }
