@@ -39,6 +39,23 @@ func Decode(body []byte, workspaceID string) ([]engine.Event, error) {
 	if len(body) == 0 {
 		return nil, model.Invalid("body", "is empty; send an event envelope or an array of them")
 	}
+	if envs, ok := scanEnvelopes(body); ok {
+		events := make([]engine.Event, 0, len(envs))
+		for i, env := range envs {
+			if err := checkEnvelope(env, workspaceID); err != nil {
+				return nil, &engine.EventError{Index: i, Type: env.EventType, Err: err, Batch: len(envs) > 1}
+			}
+			events = append(events, engine.Event{Type: env.EventType, ID: env.EventID, Data: env.Data})
+		}
+		return events, nil
+	}
+	return decodeSlowly(body, workspaceID)
+}
+
+// decodeSlowly is Decode for a body scanEnvelopes did not take: each
+// envelope is read into a map of its fields, so that whatever is wrong is
+// found and named.
+func decodeSlowly(body []byte, workspaceID string) ([]engine.Event, error) {
 	var raws []map[string]json.RawMessage
 	if body[0] == '[' {
 		if err := json.Unmarshal(body, &raws); err != nil {
@@ -87,13 +104,19 @@ func envelope(raw map[string]json.RawMessage, workspaceID string) (Envelope, err
 			return env, model.UnknownField("", name, envelopeFields)
 		}
 	}
+	return env, checkEnvelope(env, workspaceID)
+}
+
+// checkEnvelope checks what an envelope's fields must say, whichever way
+// they were read.
+func checkEnvelope(env Envelope, workspaceID string) error {
 	if env.EventType == "" {
-		return env, model.Invalid("eventType", "is required (the event type)")
+		return model.Invalid("eventType", "is required (the event type)")
 	}
 	if workspaceID != "" && env.WorkspaceID != "" && env.WorkspaceID != workspaceID {
-		return env, model.Invalid("workspaceId", "%q differs from the workspace in the path, %q", env.WorkspaceID, workspaceID)
+		return model.Invalid("workspaceId", "%q differs from the workspace in the path, %q", env.WorkspaceID, workspaceID)
 	}
-	return env, nil
+	return nil
 }
 
 func malformed(err error) error {

@@ -1,7 +1,9 @@
 package ingest
 
 import (
+	"bytes"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -67,5 +69,69 @@ func TestDecode_Refuses(t *testing.T) {
 				t.Errorf("message %q does not name %s", err, tt.field)
 			}
 		})
+	}
+}
+
+// TestDecode_OnePass checks that the one-pass reading of a body gives what
+// reading each envelope into a map gives, for bodies it takes and bodies
+// it leaves to the slow reading.
+func TestDecode_OnePass(t *testing.T) {
+	bodies := []string{
+		`[{"eventType": "system.created", "workspaceId": "ws", "eventId": "e1", "timestamp": 1700000000000, "data": {"id": "s", "n": [1, 2.5e3, "x\u00e9\"y"]}}]`,
+		`{"eventType":"workspace.tick"}`,
+		`[]`,
+		`[{"eventType": "system\u002ecreated", "data": null}, {"eventType": "a", "data": "text"}]`,
+		`{"eventType": "a", "eventType": "b"}`,
+		`{"eventType": "a", "timestamp": "1700000000000"}`,
+		`{"eventType": "a", "timestamp": null}`,
+		`{"eventType": null}`,
+		`{"eventType": "a"} {"eventType": "b"}`,
+		`[{"eventType": "a"}] x`,
+		`[{"eventType": "a"},]`,
+		"{\"eventType\": \"a\xff\"}",
+		`{"eventType": "a", "workspaceId": "other"}`,
+		`[{"eventType": "a"}, {"eventType": ""}]`,
+		`[{"eventType": "a"}, 7]`,
+		`{"eventType": "a", "extra": 1}`,
+	}
+	for _, body := range bodies {
+		fast, fastErr := Decode([]byte(body), "ws")
+		slow, slowErr := decodeSlowly([]byte(body), "ws")
+		if fmt.Sprint(fastErr) != fmt.Sprint(slowErr) {
+			t.Errorf("%s: error %v, read slowly %v", body, fastErr, slowErr)
+			continue
+		}
+		if len(fast) != len(slow) {
+			t.Errorf("%s: %d events, read slowly %d", body, len(fast), len(slow))
+			continue
+		}
+		for i := range fast {
+			if fast[i].Type != slow[i].Type || fast[i].ID != slow[i].ID || !bytes.Equal(fast[i].Data, slow[i].Data) ||
+				(fast[i].Data == nil) != (slow[i].Data == nil) {
+				t.Errorf("%s: event %d is %+v, read slowly %+v", body, i, fast[i], slow[i])
+			}
+		}
+	}
+	if _, ok := scanEnvelopes([]byte(bodies[0])); !ok {
+		t.Errorf("a well-formed batch was not read in one pass")
+	}
+}
+
+// BenchmarkDecode reads a batch of 500 resource events, workload.py's shape.
+func BenchmarkDecode(b *testing.B) {
+	var body bytes.Buffer
+	body.WriteString("[")
+	for i := range 500 {
+		if i > 0 {
+			body.WriteString(",")
+		}
+		fmt.Fprintf(&body, `{"eventType": "resource.created", "workspaceId": "ws", "timestamp": 1700000000000, "data": {"id": "r-%d", "workspaceId": "ws", "name": "r-%d", "identifier": "r-%d", "kind": "Cluster", "version": "v1", "config": {"replicas": %d}, "metadata": {"region": "region-%d", "tier": "web"}, "createdAt": "2026-01-01T00:00:00Z"}}`, i, i, i, i%7, i%5)
+	}
+	body.WriteString("]")
+	b.SetBytes(int64(body.Len()))
+	for b.Loop() {
+		if _, err := Decode(body.Bytes(), "ws"); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
