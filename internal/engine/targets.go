@@ -18,7 +18,10 @@ import (
 // links. A resource that no longer exists keeps no targets.
 func (u *unit) syncResource(resourceID string) error {
 	want := map[string]*model.ReleaseTarget{}
-	if r, err := store.Resources.Get(u.tx, resourceID); err == nil {
+	// A target needs an environment and a deployment: without both
+	// there is nothing to match (resources often come first).
+	r, err := store.Resources.Get(u.tx, resourceID)
+	if err == nil && store.Environments.Count(u.tx) > 0 && store.Deployments.Count(u.tx) > 0 {
 		vars := map[string]any{"resource": resourceVars(r)}
 		var envs, deps []string
 		for _, env := range store.Environments.Items(u.tx) {
@@ -34,9 +37,15 @@ func (u *unit) syncResource(resourceID string) error {
 				deps = append(deps, dep.ID)
 			}
 		}
+		// Each deployment's links are read once, not once per environment.
+		depLinks := make([][]*model.SystemDeploymentLink, len(deps))
+		for i, d := range deps {
+			depLinks[i] = store.DeploymentLinksByDeployment.Get(u.tx, d)
+		}
 		for _, e := range envs {
-			for _, d := range deps {
-				if sharesSystem(u.tx, e, d) {
+			envLinks := store.EnvironmentLinksByEnvironment.Get(u.tx, e)
+			for i, d := range deps {
+				if linksShareSystem(envLinks, depLinks[i]) {
 					t := model.NewReleaseTarget(resourceID, e, d)
 					want[t.Key()] = t
 				}
@@ -147,14 +156,10 @@ func environmentsSharingSystem(r store.Reader, depID string) []*model.Environmen
 	return out
 }
 
-// sharesSystem reports whether an environment and a deployment are linked to
-// at least one common system.
-func sharesSystem(r store.Reader, environmentID, deploymentID string) bool {
-	envLinks := store.EnvironmentLinksByEnvironment.Get(r, environmentID)
-	if len(envLinks) == 0 {
-		return false
-	}
-	for _, dl := range store.DeploymentLinksByDeployment.Get(r, deploymentID) {
+// linksShareSystem reports whether an environment's and a deployment's links
+// name at least one common system.
+func linksShareSystem(envLinks []*model.SystemEnvironmentLink, depLinks []*model.SystemDeploymentLink) bool {
+	for _, dl := range depLinks {
 		for _, el := range envLinks {
 			if el.SystemID == dl.SystemID {
 				return true

@@ -303,6 +303,16 @@ func TestEngine_Targets_MatchFullRecompute(t *testing.T) {
 }
 
 func recompute(t *testing.T, snap store.Snapshot) []string {
+	sharesSystem := func(envID, depID string) bool {
+		for _, el := range store.EnvironmentLinksByEnvironment.Get(snap, envID) {
+			for _, dl := range store.DeploymentLinksByDeployment.Get(snap, depID) {
+				if el.SystemID == dl.SystemID {
+					return true
+				}
+			}
+		}
+		return false
+	}
 	var out []string
 	for _, e := range store.Environments.Items(snap) {
 		em, err := selector.ResourceEnv().Compile(e.ResourceSelector)
@@ -310,7 +320,7 @@ func recompute(t *testing.T, snap store.Snapshot) []string {
 			t.Fatal(err)
 		}
 		for _, d := range store.Deployments.Items(snap) {
-			if !sharesSystem(snap, e.ID, d.ID) {
+			if !sharesSystem(e.ID, d.ID) {
 				continue
 			}
 			dm, err := selector.ResourceEnv().Compile(d.ResourceSelector)
