@@ -30,3 +30,28 @@ func TestMergeConfig(t *testing.T) {
 		t.Errorf("no layers merge to %s, want {}", got)
 	}
 }
+
+// TestConfigMemo checks that a planning round merges the same layers once
+// and shares the result, and that other layers get their own merge.
+func TestConfigMemo(t *testing.T) {
+	agent, deployment := map[string]any{"a": 1, "over": "agent"}, map[string]any{"over": "deployment"}
+	v1, v2 := map[string]any{"v": 1}, map[string]any{"v": 2}
+	memo := newConfigMemo()
+	first, again := memo.merge(agent, deployment, nil, v1), memo.merge(agent, deployment, nil, v1)
+	if mapIdentity(first) != mapIdentity(again) {
+		t.Errorf("the same layers were merged twice")
+	}
+	other := memo.merge(agent, deployment, nil, v2)
+	for _, c := range []struct {
+		got  map[string]any
+		want string
+	}{
+		{first, `{"a":1,"over":"deployment","v":1}`},
+		{other, `{"a":1,"over":"deployment","v":2}`},
+		{(*configMemo)(nil).merge(agent, nil, deployment, v2), `{"a":1,"over":"deployment","v":2}`},
+	} {
+		if got, _ := json.Marshal(c.got); string(got) != c.want {
+			t.Errorf("merged %s, want %s", got, c.want)
+		}
+	}
+}

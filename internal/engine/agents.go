@@ -79,7 +79,9 @@ func (c agentChoice) made(j *model.Job) bool {
 // each of the deployment's jobAgents entries whose selector holds (an empty
 // selector holds), else its jobAgentId. An entry or jobAgentId naming an
 // agent that does not exist, or no entry holding, gives an unusable choice.
-func chooseAgents(r store.Reader, te *targetEntities, rel *model.Release) []agentChoice {
+//
+// configs, when not nil, shares the merged configs of a planning round.
+func chooseAgents(r store.Reader, te *targetEntities, rel *model.Release, configs *configMemo) []agentChoice {
 	dep := te.deployment
 	if len(dep.JobAgents) == 0 {
 		if dep.JobAgentID == "" {
@@ -89,7 +91,7 @@ func chooseAgents(r store.Reader, te *targetEntities, rel *model.Release) []agen
 		if err != nil {
 			return []agentChoice{missingAgent(dep.JobAgentID)}
 		}
-		return []agentChoice{{agentID: a.ID, agent: a, config: mergeConfig(a.Config, dep.JobAgentConfig, rel.Version.JobAgentConfig)}}
+		return []agentChoice{{agentID: a.ID, agent: a, config: configs.merge(a.Config, dep.JobAgentConfig, nil, rel.Version.JobAgentConfig)}}
 	}
 	var vars map[string]any
 	var out []agentChoice
@@ -113,7 +115,7 @@ func chooseAgents(r store.Reader, te *targetEntities, rel *model.Release) []agen
 			continue
 		}
 		out = append(out, agentChoice{agentID: a.ID, agent: a,
-			config: mergeConfig(a.Config, dep.JobAgentConfig, entry.Config, rel.Version.JobAgentConfig)})
+			config: configs.merge(a.Config, dep.JobAgentConfig, entry.Config, rel.Version.JobAgentConfig)})
 	}
 	if len(out) == 0 {
 		return []agentChoice{{config: map[string]any{}, problem: "no jobAgents entry of the deployment selects this release"}}

@@ -236,7 +236,7 @@ func (e *Engine) draftTarget(r store.Reader, t *model.ReleaseTarget, v *model.De
 	rr.release.CreatedAt = v.CreatedAt
 	pt.Release = rr.release
 	var jobs []plannedJob
-	for _, c := range chooseAgents(r, te, rr.release) {
+	for _, c := range chooseAgents(r, te, rr.release, nil) {
 		res := model.PlanResult{JobAgentID: c.agentID, Status: model.PlanErrored, Message: c.problem}
 		if c.agent != nil {
 			res.JobAgentName, res.JobAgentType, res.Message = c.agent.Name, c.agent.Type, ""

@@ -84,7 +84,7 @@ func (u *unit) rollback(t *model.ReleaseTarget, failed *model.Job, wants func(*m
 	}
 	// Roll back to exactly what ran before.
 	rr := rerun(u.tx, t.Key(), current)
-	for _, j := range newJobs(u.tx, te, rr, u.tx.Now(), chooseAgents(u.tx, te, current)) {
+	for _, j := range newJobs(u.tx, te, rr, u.tx.Now(), chooseAgents(u.tx, te, current, nil)) {
 		j.Metadata = map[string]string{metaRollbackOf: failed.ID}
 		if err := store.Jobs.Upsert(u.tx, j.ID, j); err != nil {
 			return err

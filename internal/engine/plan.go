@@ -72,6 +72,8 @@ type planner struct {
 	// exclude names rules (by id or kind) to evaluate as if skipped: the
 	// what-if of eligible versions. Nil excludes none.
 	exclude map[string]bool
+	// configs shares the jobs' merged agent configs between targets.
+	configs *configMemo
 }
 
 func newPlanner(logger *slog.Logger, r store.Reader, now time.Time) (*planner, error) {
@@ -80,7 +82,7 @@ func newPlanner(logger *slog.Logger, r store.Reader, now time.Time) (*planner, e
 		return nil, err
 	}
 	return &planner{logger: logger, r: r, now: now, policies: enabledPolicies(r), relations: rel, memo: policy.NewMemo(),
-		freezes: activeFreezes(r, now)}, nil
+		freezes: activeFreezes(r, now), configs: newConfigMemo()}, nil
 }
 
 func enabledPolicies(r store.Reader) []*model.Policy {
@@ -180,7 +182,7 @@ func (p *planner) compute(t *model.ReleaseTarget, redeploy bool) (*Plan, error) 
 		}
 		return plan, nil
 	}
-	choices := chooseAgents(p.r, te, plan.Desired.release)
+	choices := chooseAgents(p.r, te, plan.Desired.release, p.configs)
 	if redeploy {
 		plan.Jobs, plan.Reason = choices, "redeploy requested"
 		return plan, nil
