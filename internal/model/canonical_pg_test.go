@@ -12,8 +12,9 @@ import (
 )
 
 // TestCanonicalNumber_PostgreSQLKeepsIt sends numbers through PostgreSQL's
-// JSONB, as the store does: the canonical form comes back byte for byte,
-// while the forms it replaces do not (which is why it exists).
+// JSONB, which held the store's documents before migration 00015 (rows
+// written then keep its text): the canonical form comes back byte for
+// byte, while the forms it replaces do not (which is why it exists).
 func TestCanonicalNumber_PostgreSQLKeepsIt(t *testing.T) {
 	ctx := context.Background()
 	conn, err := pgx.Connect(ctx, sqltest.DSN(t, sqlstore.DialectPostgres))

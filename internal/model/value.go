@@ -39,8 +39,9 @@ func (l *LiteralValue) UnmarshalJSON(b []byte) error {
 // integer (no fraction, no exponent) as its digits with -0 as 0, any other
 // number as the shortest decimal without exponent that reads back as the
 // same float64 (strconv.FormatFloat(f, 'f', -1, 64)). PostgreSQL's JSONB
-// rewrites 1e2 as 100 but keeps these forms as written, so text that went
-// through it compares (and hashes) equal to text that did not. A number
+// (which held documents before migration 00015) rewrites 1e2 as 100 but
+// keeps these forms as written, so text that went through it compares (and
+// hashes) equal to text that did not. A number
 // outside float64's range is returned unchanged; the intake refuses those.
 func CanonicalNumber(s string) string {
 	if !strings.ContainsAny(s, ".eE") {

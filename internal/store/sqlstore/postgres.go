@@ -98,7 +98,7 @@ func (p *postgresBackend) maxRows(cols int) int {
 // as text and nil as NULL.
 func (p *postgresBackend) columnArg(v any) any { return v }
 
-// dataArg passes the bytes, which pgx sends to a jsonb parameter as the JSON
+// dataArg passes the bytes, which pgx sends to a json parameter as the JSON
 // text itself (not as a base64 bytea).
 func (p *postgresBackend) dataArg(doc []byte) any { return doc }
 
@@ -167,8 +167,9 @@ func (p *postgresBackend) queryDocs(ctx context.Context, query string, args []an
 	}
 	defer rows.Close()
 	for rows.Next() {
-		// The raw wire value avoids a copy per row. pgx asks for jsonb in
-		// text format, which is the JSON itself; the binary format would
+		// The raw wire value avoids a copy per row: a json column's value
+		// is the JSON itself. A jsonb column's (a database migrated back
+		// below 00015) is too in text format; its binary format would
 		// prefix a version byte, stripped here in case that ever changes.
 		doc := rows.RawValues()[0]
 		if len(doc) > 0 && doc[0] == 1 {

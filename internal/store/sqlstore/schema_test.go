@@ -53,6 +53,20 @@ func TestDB_Migrate(t *testing.T) {
 				t.Errorf("tables %v, want %v (derived tables are never stored)", got, want)
 			}
 		})
+		if dialect == sqlstore.DialectPostgres {
+			t.Run("documents are json", func(t *testing.T) {
+				db := sqltest.Open(t, dialect)
+				// Migration 00015 turned every jsonb document into json.
+				other, err := db.QueryStrings(ctx, `SELECT table_name || ' ' || data_type FROM information_schema.columns
+					WHERE table_schema = current_schema() AND column_name = 'data' AND data_type <> 'json'`)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(other) > 0 {
+					t.Errorf("data columns of another type than json: %v", other)
+				}
+			})
+		}
 		t.Run("migrate twice is a no-op", func(t *testing.T) {
 			dsn := sqltest.DSN(t, dialect)
 			for i := range 2 {
