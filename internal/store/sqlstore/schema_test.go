@@ -110,7 +110,7 @@ func TestOpen_sqlitePragmas(t *testing.T) {
 	db := sqltest.Open(t, sqlstore.DialectSQLite)
 	for pragma, want := range map[string]string{
 		"journal_mode": "wal", "synchronous": "2", "foreign_keys": "1",
-		"busy_timeout": "5000", "page_size": "16384", "cache_size": "-16384",
+		"busy_timeout": "5000", "page_size": "32768", "cache_size": "-16384",
 	} {
 		got, err := db.QueryStrings(context.Background(), "PRAGMA "+pragma)
 		if err != nil {
