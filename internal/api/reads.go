@@ -90,7 +90,9 @@ type page struct {
 // writeTo streams the page, one item at a time. A list can be tens of MB
 // (every job with its dispatch context): encoding it whole held it in one
 // buffer that doubled as it grew, which was most of the process's peak
-// memory after a large fan-out.
+// memory after a large fan-out. It returns an error only for an item that
+// cannot be encoded, which cuts the answer short; a client gone mid-answer
+// is nobody's to tell.
 func (p page) writeTo(w http.ResponseWriter) error {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusOK)
@@ -101,7 +103,8 @@ func (p page) writeTo(w http.ResponseWriter) error {
 	for i, v := range p.Items {
 		item.Reset()
 		if err := enc.Encode(v); err != nil {
-			return err
+			_ = out.Flush()
+			return fmt.Errorf("item %d: %w", p.Offset+i, err)
 		}
 		if i > 0 {
 			_ = out.WriteByte(',')
@@ -109,7 +112,8 @@ func (p page) writeTo(w http.ResponseWriter) error {
 		_, _ = out.Write(bytes.TrimSuffix(item.Bytes(), []byte("\n")))
 	}
 	_, _ = fmt.Fprintf(out, `],"total":%d,"limit":%d,"offset":%d}`+"\n", p.Total, p.Limit, p.Offset)
-	return out.Flush()
+	_ = out.Flush()
+	return nil
 }
 
 const (
@@ -172,10 +176,10 @@ func (s *Server) writePage(w http.ResponseWriter, r *http.Request, items []any) 
 		s.writeError(w, r, err)
 		return
 	}
-	// An error here is the client gone mid-answer (or an item that cannot
-	// be encoded, after the status was sent): the request's log line
-	// already shows the status, and there is nobody left to tell.
-	_ = p.writeTo(w)
+	if err := p.writeTo(w); err != nil {
+		// The status was sent: the client sees a cut answer, the log why.
+		s.logger.Error("list answer cut short", "path", r.URL.Path, "err", err)
+	}
 }
 
 func (s *Server) listCollection(c collection) http.Handler {

@@ -31,6 +31,18 @@ func newDurableEngine(db *sqlstore.DB) *engine.Engine {
 	return engine.New(engine.Config{Persister: db, Loader: db, Clock: fakeClock(), Logger: slog.New(slog.DiscardHandler)})
 }
 
+// pipelineOnThreeResources is a durable engine with the pipeline and
+// resources r0, r1 and r2 applied: twelve targets, each with a job.
+func pipelineOnThreeResources(t *testing.T, db *sqlstore.DB) *engine.Engine {
+	t.Helper()
+	eng := newDurableEngine(db)
+	mustApply(t, eng, "ws", pipeline(t)...)
+	for i := range 3 {
+		mustApply(t, eng, "ws", resourceCreated(t, fmt.Sprint("r", i), ""))
+	}
+	return eng
+}
+
 func ev(t testing.TB, eventType, id string, data any) engine.Event {
 	t.Helper()
 	raw, err := json.Marshal(data)
@@ -262,11 +274,7 @@ func TestEngine_RestoreSharesVersions(t *testing.T) {
 	for _, dialect := range sqltest.Dialects(t) {
 		t.Run(dialect, func(t *testing.T) {
 			db := sqltest.Open(t, dialect)
-			eng := newDurableEngine(db)
-			mustApply(t, eng, "ws", pipeline(t)...)
-			for i := range 3 {
-				mustApply(t, eng, "ws", resourceCreated(t, fmt.Sprint("r", i), ""))
-			}
+			eng := pipelineOnThreeResources(t, db)
 			// The worker's version and r0 change after their releases were made.
 			mustApply(t, eng, "ws", ev(t, "resource.updated", "", map[string]any{"id": "r0", "name": "r0", "identifier": "r0",
 				"kind": "Cluster", "version": "v2", "config": map[string]any{}, "metadata": map[string]string{}}))
@@ -325,11 +333,7 @@ func TestEngine_JobsStoreSnapshots(t *testing.T) {
 	for _, dialect := range sqltest.Dialects(t) {
 		t.Run(dialect, func(t *testing.T) {
 			db := sqltest.Open(t, dialect)
-			eng := newDurableEngine(db)
-			mustApply(t, eng, "ws", pipeline(t)...)
-			for i := range 3 {
-				mustApply(t, eng, "ws", resourceCreated(t, fmt.Sprint("r", i), ""))
-			}
+			eng := pipelineOnThreeResources(t, db)
 			before := loadDurable(t, db, "ws")
 			assertSameTables(t, "memory and database", memoryOf(t, eng, "ws"), before)
 			if n := store.EntitySnapshots.Count(snapshot(t, eng, "ws")); n != 7 {

@@ -32,7 +32,6 @@ func scanEnvelopes(body []byte) (envs []Envelope, ok bool) {
 		if _, err := d.ReadToken(); err != nil {
 			return nil, false
 		}
-		envs = make([]Envelope, 0, bytes.Count(body, []byte(`"eventType"`)))
 	}
 	for {
 		if batch && d.PeekKind() == ']' {
